@@ -1,0 +1,101 @@
+// Mounting and unmounting a FUSE connection with the system's mount(8): the
+// /dev/fuse fd is passed to mount as fd 3 (`-o fd=3`), -i keeps mount from
+// looking for a mount.fuse.* helper. Needs root.
+
+import { spawn } from 'node:child_process';
+import { openSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { kernelError } from '../errno.js';
+
+export interface MountOptions {
+  mountpoint: string;
+  /** source column of /proc/mounts, also the fuse.<subtype> */
+  fsname: string;
+  allowOther: boolean;
+}
+
+export function openFuseDevice(): number {
+  try {
+    return openSync('/dev/fuse', 'r+');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw kernelError(code === 'EACCES' ? 'EACCES' : 'ENODEV', `cannot open /dev/fuse (${code}): p2pemu must run as root on a kernel with FUSE`);
+  }
+}
+
+function run(cmd: string, args: string[], extraFd?: number): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolvePromise) => {
+    const stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'ignore', 'pipe'];
+    if (extraFd !== undefined) stdio.push(extraFd);
+    const child = spawn(cmd, args, { stdio });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', (err) => resolvePromise({ code: 127, stderr: String(err) }));
+    child.on('close', (code) => resolvePromise({ code: code ?? 1, stderr: stderr.trim() }));
+  });
+}
+
+/** Runs mount(8) asynchronously: the daemon must keep serving INIT while mount runs. */
+export async function mountFuse(fd: number, opts: MountOptions): Promise<void> {
+  const options = [
+    'fd=3',
+    'rootmode=40000',
+    'user_id=0',
+    'group_id=0',
+    'default_permissions',
+    ...(opts.allowOther ? ['allow_other'] : []),
+  ].join(',');
+  const { code, stderr } = await run(
+    'mount',
+    ['-i', '-t', `fuse.${opts.fsname}`, '-o', options, opts.fsname, opts.mountpoint],
+    fd,
+  );
+  if (code !== 0) throw kernelError('EIO', `mount ${opts.mountpoint} failed: ${stderr || `exit ${code}`}`);
+}
+
+/** Unmounts; falls back to a lazy unmount when the mount is busy. */
+export async function unmountFuse(mountpoint: string, lazy = false): Promise<void> {
+  const first = await run('umount', lazy ? ['-l', mountpoint] : [mountpoint]);
+  if (first.code === 0) return;
+  if (!lazy) {
+    const second = await run('umount', ['-l', mountpoint]);
+    if (second.code === 0) return;
+    throw kernelError('EBUSY', `umount ${mountpoint} failed: ${second.stderr || first.stderr}`);
+  }
+  throw kernelError('EBUSY', `umount -l ${mountpoint} failed: ${first.stderr}`);
+}
+
+export interface MountEntry {
+  source: string;
+  mountpoint: string;
+  fstype: string;
+}
+
+function unescapeMountField(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+export function listMounts(): MountEntry[] {
+  return readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [source, mountpoint, fstype] = line.split(' ');
+      return { source: unescapeMountField(source!), mountpoint: unescapeMountField(mountpoint!), fstype: fstype! };
+    });
+}
+
+export function findMount(mountpoint: string): MountEntry | undefined {
+  const abs = resolve(mountpoint);
+  return listMounts().find((m) => m.mountpoint === abs);
+}
+
+/** True when the path is a FUSE mount whose daemon is gone (stat fails with ENOTCONN). */
+export function isStaleMount(mountpoint: string): boolean {
+  try {
+    statSync(mountpoint);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOTCONN';
+  }
+}

@@ -1,0 +1,163 @@
+// A mounted FUSE session: the /dev/fuse fd, reader workers that block on it,
+// a notifier worker, and the main-thread dispatcher for everything that is not
+// the data path.
+
+import { closeSync, writeSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import { encodeInvalEntry, encodeInvalInode, encodeRetrieve, encodeStore } from './notify.js';
+import { mountFuse, openFuseDevice, unmountFuse } from './mount.js';
+import { FuseSessionCore } from './session-core.js';
+import type { FuseFilesystem } from './types.js';
+
+export interface FuseSessionOptions {
+  mountpoint: string;
+  fsname: string;
+  /** reader threads blocking on /dev/fuse (page faults must be served while another request waits) */
+  readers?: number;
+  allowOther?: boolean;
+  log: Logger;
+}
+
+export class FuseSession {
+  private fd = -1;
+  private core!: FuseSessionCore;
+  private readers: Worker[] = [];
+  private notifier: Worker | undefined;
+  private notifySeq = 1;
+  private readonly pendingNotify = new Map<number, (error?: string) => void>();
+  private exited!: Promise<void>;
+  private unmounting = false;
+  /** Called once when the connection ends without our unmount (killed, aborted, umount by someone else). */
+  onLost: ((reason: string) => void) | undefined;
+
+  constructor(
+    private readonly fs: FuseFilesystem,
+    private readonly opts: FuseSessionOptions,
+  ) {}
+
+  get mountpoint(): string {
+    return this.opts.mountpoint;
+  }
+
+  async mount(): Promise<void> {
+    const log = this.opts.log;
+    this.fd = openFuseDevice();
+    const fd = this.fd;
+    this.core = new FuseSessionCore(
+      this.fs,
+      (buf) => {
+        try {
+          writeSync(fd, buf);
+        } catch (err) {
+          // ENOENT: interrupted meanwhile; anything else is worth a line.
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn({ err }, 'reply write failed');
+        }
+      },
+      log.child({ subsys: 'fuse' }),
+    );
+    const initialized = new Promise<void>((res) => this.core.whenInitialized(res));
+    const count = this.opts.readers ?? 4;
+    const exits: Promise<void>[] = [];
+    for (let i = 0; i < count; i++) {
+      const w = new Worker(new URL('./reader-worker.js', import.meta.url), {
+        workerData: { fd, tables: this.core.handles.buffers },
+      });
+      exits.push(
+        new Promise((res) => {
+          w.on('message', (msg: Uint8Array | { type: 'exit'; code: string }) => {
+            if (msg instanceof Uint8Array) this.core.dispatch(Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength));
+            else log.debug({ reader: i, code: msg.code }, 'reader finished');
+          });
+          w.on('error', (err) => log.error({ err }, 'reader failed'));
+          w.on('exit', () => res());
+        }),
+      );
+      this.readers.push(w);
+    }
+    this.exited = Promise.all(exits).then(() => this.finish());
+    this.notifier = new Worker(new URL('./notify-worker.js', import.meta.url), { workerData: { fd } });
+    this.notifier.on('message', (m: { id: number; error?: string }) => {
+      this.pendingNotify.get(m.id)?.(m.error);
+      this.pendingNotify.delete(m.id);
+    });
+    this.notifier.unref();
+    try {
+      await mountFuse(fd, { mountpoint: this.opts.mountpoint, fsname: this.opts.fsname, allowOther: this.opts.allowOther ?? true });
+    } catch (err) {
+      await this.terminateWorkers();
+      throw err;
+    }
+    await initialized;
+    this.exited.then(() => {
+      if (!this.unmounting) this.onLost?.('the kernel closed the connection (unmounted or aborted)');
+    });
+  }
+
+  /** Unmounts and waits until every reader has left /dev/fuse. */
+  async unmount(): Promise<void> {
+    if (this.fd < 0) return;
+    this.unmounting = true;
+    try {
+      await unmountFuse(this.opts.mountpoint);
+    } catch (err) {
+      this.opts.log.warn({ err }, 'unmount failed; closing the connection');
+    }
+    const timeout = new Promise<'timeout'>((res) => setTimeout(() => res('timeout'), 5000).unref());
+    if ((await Promise.race([this.exited, timeout])) === 'timeout') await this.terminateWorkers();
+  }
+
+  /** Resolves when the connection is gone (after unmount, or when the kernel aborts it). */
+  get closed(): Promise<void> {
+    return this.exited;
+  }
+
+  private async terminateWorkers(): Promise<void> {
+    // Workers blocked in read() cannot be terminated cleanly; the process exit ends them.
+    await Promise.all(this.readers.map((w) => w.terminate().catch(() => undefined)));
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.notifier) void this.notifier.terminate();
+    this.notifier = undefined;
+    if (this.fd >= 0) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        /* already closed */
+      }
+      this.fd = -1;
+    }
+  }
+
+  private notify(buf: Buffer): Promise<void> {
+    if (!this.notifier) return Promise.reject(new Error('session not mounted'));
+    const id = this.notifySeq++;
+    return new Promise((res, rej) => {
+      this.pendingNotify.set(id, (error) => (error ? rej(Object.assign(new Error(`notify failed: ${error}`), { code: error })) : res()));
+      this.notifier!.postMessage({ id, buf: new Uint8Array(buf) });
+    });
+  }
+
+  invalInode(nodeid: number, offset = 0, length = 0): Promise<void> {
+    return this.notify(encodeInvalInode(nodeid, offset, length));
+  }
+
+  invalEntry(parent: number, name: string): Promise<void> {
+    return this.notify(encodeInvalEntry(parent, name));
+  }
+
+  store(nodeid: number, offset: number, data: Buffer): Promise<void> {
+    return this.notify(encodeStore(nodeid, offset, data));
+  }
+
+  /** Fetches the kernel's cached bytes of a node range (dirty pages included). */
+  retrieve(nodeid: number, offset: number, size: number): Promise<{ offset: number; data: Buffer }> {
+    const unique = this.notifySeq++;
+    return new Promise((res, rej) => {
+      this.core.expectRetrieve(unique, (off, data) => res({ offset: off, data }));
+      this.notify(encodeRetrieve(unique, nodeid, offset, size)).catch(rej);
+    });
+  }
+}
