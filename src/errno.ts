@@ -29,6 +29,7 @@ export const ERRNO = {
   ENOTEMPTY: 39,
   ENODATA: 61,
   EPROTO: 71,
+  ELOOP: 40,
   ENOTTY: 25,
   EOPNOTSUPP: 95,
   ENOTCONN: 107,

@@ -1,0 +1,107 @@
+// The filesystem contract between the FUSE session and the tree it serves, in
+// filesystem terms: node ids, attributes, open intents. A leaf module: the
+// session (src/fuse) serves it, the tree (src/vfs) implements it.
+
+export interface Caller {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+export interface Attr {
+  ino: number;
+  size: number;
+  blocks: number;
+  mode: number; // including S_IF* type bits
+  nlink: number;
+  uid: number;
+  gid: number;
+  rdev: number;
+  blksize: number;
+  mtimeMs: number;
+}
+
+export interface Entry {
+  nodeid: number;
+  attr: Attr;
+  /** seconds the kernel may cache the name → node binding (0: ask again every time) */
+  entryTimeout: number;
+  attrTimeout: number;
+}
+
+/** Where a worker thread can serve READ/WRITE for an open file without the main thread. */
+export interface DirectBacking {
+  fd: number;
+  /** byte offset of the file's first byte in fd */
+  offset: number;
+  size: number;
+  writable: boolean;
+}
+
+export interface OpenIntent {
+  /** bypass the page cache (text attributes whose content changes) */
+  direct?: boolean;
+  keepCache?: boolean;
+  nonSeekable?: boolean;
+  backing?: DirectBacking;
+  /** opaque value handed back with every later request on this open file */
+  handle?: unknown;
+}
+
+export interface DirEntry {
+  name: string;
+  ino: number;
+  mode: number; // S_IF* type bits are enough
+}
+
+export interface SetattrRequest {
+  size?: number;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+export interface IoctlRequest {
+  cmd: number;
+  arg: bigint;
+  input: Buffer;
+  outSize: number;
+  unrestricted: boolean;
+}
+
+export interface IoctlResult {
+  result: number;
+  output?: Buffer;
+}
+
+export interface StatfsResult {
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  files: number;
+  ffree: number;
+  bsize: number;
+  namelen: number;
+}
+
+export type MaybePromise<T> = T | Promise<T>;
+
+/** Every method may throw a KernelError (or return a rejected promise); its errno becomes the reply. */
+export interface FuseFilesystem {
+  lookup(parent: number, name: string, caller: Caller): Entry;
+  forget(nodeid: number, nlookup: number): void;
+  getattr(nodeid: number, caller: Caller): { attr: Attr; timeout: number };
+  setattr(nodeid: number, req: SetattrRequest, caller: Caller): { attr: Attr; timeout: number };
+  readlink(nodeid: number): string;
+  open(nodeid: number, flags: number, caller: Caller): OpenIntent;
+  read(nodeid: number, handle: unknown, offset: number, size: number, caller: Caller): MaybePromise<Buffer>;
+  write(nodeid: number, handle: unknown, offset: number, data: Buffer, caller: Caller): MaybePromise<number>;
+  flush(nodeid: number, handle: unknown, caller: Caller): void;
+  fsync(nodeid: number, handle: unknown, caller: Caller): MaybePromise<void>;
+  release(nodeid: number, handle: unknown, caller: Caller): void;
+  opendir(nodeid: number, caller: Caller): void;
+  readdir(nodeid: number): DirEntry[];
+  access(nodeid: number, mask: number, caller: Caller): void;
+  statfs(): StatfsResult;
+  ioctl(nodeid: number, handle: unknown, req: IoctlRequest, caller: Caller): MaybePromise<IoctlResult>;
+}

@@ -1,0 +1,71 @@
+// Nodes of the synthetic tree, in filesystem terms: directories, text
+// attributes (show/store), binary attributes, device-like files, symlinks.
+
+import type { Caller } from './caller.js';
+
+export const S_IFDIR = 0o040000;
+export const S_IFREG = 0o100000;
+export const S_IFLNK = 0o120000;
+
+export interface IoctlCall {
+  cmd: number;
+  arg: bigint;
+  input: Buffer;
+  outSize: number;
+}
+
+/** A file whose bytes a worker thread can serve straight from a backing fd. */
+export interface FileBacking {
+  fd: number;
+  offset: number;
+  size: number;
+  writable: boolean;
+}
+
+interface NodeBase {
+  ino: number;
+  name: string;
+  parent: DirNode | undefined;
+  mode: number; // permission bits only
+}
+
+export interface DirNode extends NodeBase {
+  kind: 'dir';
+  children: Map<string, VNode>;
+}
+
+export interface TextAttrNode extends NodeBase {
+  kind: 'text';
+  show?: () => string;
+  /** throws a KernelError for bad input, as the kernel's store returns an errno */
+  store?: (text: string, caller: Caller) => void;
+}
+
+export interface BinAttrNode extends NodeBase {
+  kind: 'bin';
+  size: number;
+  read?: (offset: number, size: number, caller: Caller) => Buffer;
+  write?: (offset: number, data: Buffer, caller: Caller) => number;
+  /** when set, opens are served from this fd by the data path (mmap works too) */
+  backing?: () => FileBacking;
+}
+
+export interface DeviceNode extends NodeBase {
+  kind: 'device';
+  size: () => number;
+  /** bypass the page cache for plain reads/writes */
+  direct: boolean;
+  read?: (offset: number, size: number, caller: Caller) => Buffer | Promise<Buffer>;
+  write?: (offset: number, data: Buffer, caller: Caller) => number | Promise<number>;
+  ioctl?: (call: IoctlCall, caller: Caller) => { result: number; output?: Buffer } | Promise<{ result: number; output?: Buffer }>;
+  backing?: () => FileBacking;
+  /** each LOOKUP yields a new node id, so every open gets its own page cache */
+  freshPerLookup?: boolean;
+}
+
+export interface SymlinkNode extends NodeBase {
+  kind: 'symlink';
+  target: string;
+}
+
+export type VNode = DirNode | TextAttrNode | BinAttrNode | DeviceNode | SymlinkNode;

@@ -1,0 +1,221 @@
+// The tree as a filesystem: lookup, attributes, open/read/write/ioctl, with the
+// permission rules of kernfs (a file without store cannot be opened for write,
+// one without show cannot be opened for read, whoever asks).
+
+import { kernelError } from '../errno.js';
+import type {
+  Attr,
+  DirEntry,
+  Entry,
+  FuseFilesystem,
+  IoctlRequest,
+  IoctlResult,
+  OpenIntent,
+  SetattrRequest,
+  StatfsResult,
+} from '../fs-types.js';
+import type { Caller } from './caller.js';
+import { S_IFDIR, S_IFLNK, S_IFREG, type VNode } from './node.js';
+import type { InodeTable } from './tree.js';
+
+const O_ACCMODE = 3;
+const O_WRONLY = 1;
+const O_RDWR = 2;
+const PAGE_SIZE = 4096;
+
+/** How long the kernel may cache names and attributes of the (mostly static) tree. */
+export const STATIC_TIMEOUT_S = 1;
+
+interface OpenText {
+  node: VNode;
+  text?: Buffer;
+}
+
+export class Vfs implements FuseFilesystem {
+  private readonly mountTimeMs = Date.now();
+  /** lookup counts of nodes created per lookup (fresh identities), released at FORGET */
+  private readonly freshLookups = new Map<number, number>();
+
+  constructor(readonly table: InodeTable) {}
+
+  private attrOf(ino: number, n: VNode): Attr {
+    const base = { ino, nlink: 1, uid: 0, gid: 0, rdev: 0, blksize: PAGE_SIZE, blocks: 0, mtimeMs: this.mountTimeMs };
+    switch (n.kind) {
+      case 'dir': {
+        let subdirs = 0;
+        for (const c of n.children.values()) if (c.kind === 'dir') subdirs++;
+        return { ...base, mode: S_IFDIR | n.mode, size: 0, nlink: 2 + subdirs };
+      }
+      // sysfs text attributes all claim one page
+      case 'text':
+        return { ...base, mode: S_IFREG | n.mode, size: PAGE_SIZE };
+      case 'bin':
+        return { ...base, mode: S_IFREG | n.mode, size: n.size };
+      case 'device':
+        return { ...base, mode: S_IFREG | n.mode, size: n.size() };
+      case 'symlink':
+        return { ...base, mode: S_IFLNK | 0o777, size: Buffer.byteLength(n.target) };
+    }
+  }
+
+  private entry(ino: number, n: VNode): Entry {
+    const fresh = n.kind === 'device' && n.freshPerLookup === true;
+    const timeout = fresh ? 0 : STATIC_TIMEOUT_S;
+    return { nodeid: ino, attr: this.attrOf(ino, n), entryTimeout: timeout, attrTimeout: timeout };
+  }
+
+  lookup(parent: number, name: string, _caller: Caller): Entry {
+    const dir = this.table.getOrThrow(parent);
+    if (dir.kind !== 'dir') throw kernelError('ENOTDIR', `lookup ${name} in a non-directory`);
+    const n = dir.children.get(name);
+    if (!n) throw kernelError('ENOENT', `no entry ${name}`);
+    if (n.kind === 'device' && n.freshPerLookup) {
+      const ino = this.table.registerDetached({ ...n });
+      this.freshLookups.set(ino, 1);
+      return this.entry(ino, n);
+    }
+    return this.entry(n.ino, n);
+  }
+
+  forget(nodeid: number, nlookup: number): void {
+    const left = this.freshLookups.get(nodeid);
+    if (left === undefined) return;
+    if (left - nlookup > 0) {
+      this.freshLookups.set(nodeid, left - nlookup);
+    } else {
+      this.freshLookups.delete(nodeid);
+      this.table.release(nodeid);
+    }
+  }
+
+  getattr(nodeid: number): { attr: Attr; timeout: number } {
+    const n = this.table.getOrThrow(nodeid);
+    const e = this.entry(nodeid, n);
+    return { attr: e.attr, timeout: e.attrTimeout };
+  }
+
+  setattr(nodeid: number, req: SetattrRequest, _caller: Caller): { attr: Attr; timeout: number } {
+    this.table.getOrThrow(nodeid);
+    if (req.mode !== undefined || req.uid !== undefined || req.gid !== undefined) {
+      throw kernelError('EPERM', 'the emulated sysfs keeps its modes and owners');
+    }
+    // Truncating a sysfs attribute (shell `>`) or a device is accepted and ignored, as kernfs does.
+    return this.getattr(nodeid);
+  }
+
+  readlink(nodeid: number): string {
+    const n = this.table.getOrThrow(nodeid);
+    if (n.kind !== 'symlink') throw kernelError('EINVAL', 'not a symlink');
+    return n.target;
+  }
+
+  open(nodeid: number, flags: number, _caller: Caller): OpenIntent {
+    const n = this.table.getOrThrow(nodeid);
+    const acc = flags & O_ACCMODE;
+    const wantsWrite = acc === O_WRONLY || acc === O_RDWR;
+    const wantsRead = acc !== O_WRONLY;
+    switch (n.kind) {
+      case 'dir':
+        throw kernelError('EISDIR', 'is a directory');
+      case 'symlink':
+        throw kernelError('ELOOP', 'symlink');
+      case 'text':
+        // kernfs_fop_open: the mode bits and the presence of show/store both gate the open
+        if (wantsWrite && (!n.store || (n.mode & 0o222) === 0)) throw kernelError('EACCES', 'attribute is read-only');
+        if (wantsRead && (!n.show || (n.mode & 0o444) === 0)) throw kernelError('EACCES', 'attribute is write-only');
+        return { direct: true, handle: { node: n } satisfies OpenText };
+      case 'bin': {
+        if (wantsWrite && (!(n.write || n.backing) || (n.mode & 0o222) === 0)) throw kernelError('EACCES', 'attribute is read-only');
+        if (wantsRead && (!(n.read || n.backing) || (n.mode & 0o444) === 0)) throw kernelError('EACCES', 'attribute is write-only');
+        if (n.backing) return { backing: n.backing(), handle: { node: n } };
+        return { direct: true, handle: { node: n } };
+      }
+      case 'device': {
+        if (n.backing) return { backing: n.backing(), direct: n.direct, handle: { node: n } };
+        return { direct: n.direct, handle: { node: n } };
+      }
+    }
+  }
+
+  read(nodeid: number, handle: unknown, offset: number, size: number, caller: Caller): Buffer | Promise<Buffer> {
+    const h = handle as OpenText | undefined;
+    const n = h?.node ?? this.table.getOrThrow(nodeid);
+    switch (n.kind) {
+      case 'text': {
+        // Like a seq_file: show() runs once per open, later reads continue in that text.
+        if (!h!.text) h!.text = Buffer.from(n.show!());
+        return h!.text.subarray(Math.min(offset, h!.text.length), Math.min(offset + size, h!.text.length, PAGE_SIZE));
+      }
+      case 'bin': {
+        if (offset >= n.size) return Buffer.alloc(0);
+        return n.read!(offset, Math.min(size, n.size - offset), caller);
+      }
+      case 'device':
+        if (!n.read) throw kernelError('EINVAL', 'device does not support read');
+        return n.read(offset, size, caller);
+      default:
+        throw kernelError('EISDIR', 'not a file');
+    }
+  }
+
+  write(nodeid: number, handle: unknown, offset: number, data: Buffer, caller: Caller): number | Promise<number> {
+    const h = handle as OpenText | undefined;
+    const n = h?.node ?? this.table.getOrThrow(nodeid);
+    switch (n.kind) {
+      case 'text':
+        if (!n.store) throw kernelError('EACCES', 'attribute is read-only');
+        // sysfs hands store() at most one page; a write at an offset still goes to store()
+        n.store(data.subarray(0, PAGE_SIZE - 1).toString('latin1'), caller);
+        return data.length;
+      case 'bin':
+        if (!n.write) throw kernelError('EIO', 'attribute cannot be written');
+        if (offset >= n.size) return 0;
+        return n.write(offset, data.subarray(0, n.size - offset), caller);
+      case 'device':
+        if (!n.write) throw kernelError('EINVAL', 'device does not support write');
+        return n.write(offset, data, caller);
+      default:
+        throw kernelError('EISDIR', 'not a file');
+    }
+  }
+
+  flush(): void {}
+
+  fsync(): void {}
+
+  release(): void {}
+
+  opendir(nodeid: number): void {
+    const n = this.table.getOrThrow(nodeid);
+    if (n.kind !== 'dir') throw kernelError('ENOTDIR', 'not a directory');
+  }
+
+  readdir(nodeid: number): DirEntry[] {
+    const n = this.table.getOrThrow(nodeid);
+    if (n.kind !== 'dir') throw kernelError('ENOTDIR', 'not a directory');
+    const out: DirEntry[] = [
+      { name: '.', ino: n.ino, mode: S_IFDIR },
+      { name: '..', ino: n.parent?.ino ?? n.ino, mode: S_IFDIR },
+    ];
+    for (const c of n.children.values()) {
+      out.push({ name: c.name, ino: c.ino, mode: c.kind === 'dir' ? S_IFDIR : c.kind === 'symlink' ? S_IFLNK : S_IFREG });
+    }
+    return out;
+  }
+
+  access(nodeid: number): void {
+    this.table.getOrThrow(nodeid);
+  }
+
+  statfs(): StatfsResult {
+    // sysfs reports zeros except the block size and name length
+    return { blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, bsize: PAGE_SIZE, namelen: 255 };
+  }
+
+  ioctl(nodeid: number, handle: unknown, req: IoctlRequest, caller: Caller): IoctlResult | Promise<IoctlResult> {
+    const h = handle as OpenText | undefined;
+    const n = h?.node ?? this.table.getOrThrow(nodeid);
+    if (n.kind !== 'device' || !n.ioctl) throw kernelError('ENOTTY', `ioctl 0x${req.cmd.toString(16)} not supported`);
+    return n.ioctl(req, caller);
+  }
+}
