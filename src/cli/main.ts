@@ -1,0 +1,64 @@
+// p2pemu command line: one command per file, each with its own options table and help.
+
+import { readFileSync } from 'node:fs';
+import { CliError } from './cli-error.js';
+import { DMESG_USAGE, dmesgCommand } from './dmesg-cmd.js';
+import { MOUNT_USAGE, mountCommand } from './mount-cmd.js';
+import { STATUS_USAGE, statusCommand } from './status-cmd.js';
+import { TOPO_USAGE, topoCommand } from './topo-cmd.js';
+import { UNMOUNT_USAGE, unmountCommand } from './unmount-cmd.js';
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; usage: string; summary: string }> = {
+  mount: { run: mountCommand, usage: MOUNT_USAGE, summary: 'mount an emulated PCI host (sysfs + dev tree) at a directory' },
+  unmount: { run: unmountCommand, usage: UNMOUNT_USAGE, summary: 'unmount and stop the daemon; recovers stale mounts' },
+  status: { run: statusCommand, usage: STATUS_USAGE, summary: 'list live and stale p2pemu mounts' },
+  topo: { run: topoCommand, usage: TOPO_USAGE, summary: 'print a topology as a tree, Graphviz dot or JSON' },
+  dmesg: { run: dmesgCommand, usage: DMESG_USAGE, summary: "print a mount's emulated kernel log" },
+};
+
+export const HELP = `p2pemu — emulated PCI peer-to-peer DMA (P2PDMA) host over FUSE
+
+usage: p2pemu COMMAND [options]     (p2pemu COMMAND --help for details)
+
+commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(9)}${c.summary}`)
+  .join('\n')}
+
+example:
+  mkdir -p /tmp/p2p && p2pemu mount /tmp/p2p
+  lspci -A linux-sysfs -O sysfs.path=/tmp/p2p/sys/bus/pci -tv
+  p2pemu unmount /tmp/p2p`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    const topic = cmd === 'help' ? rest[0] : undefined;
+    console.log(topic && COMMANDS[topic] ? COMMANDS[topic].usage : HELP);
+    return 0;
+  }
+  if (cmd === '--version' || cmd === '-V') {
+    console.log(`p2pemu ${version()}`);
+    return 0;
+  }
+  const c = COMMANDS[cmd];
+  if (!c) {
+    console.error(`p2pemu: unknown command "${cmd}"\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    return await c.run(rest);
+  } catch (err) {
+    if (err instanceof CliError) {
+      console.error(`p2pemu: ${err.message}`);
+      return err.exitCode;
+    }
+    console.error(`p2pemu: ${(err as Error).message ?? err}`);
+    return 1;
+  }
+}

@@ -1,0 +1,67 @@
+// p2pemu status: the live mounts, their daemons, and any stale ones.
+
+import { isAlive, listRecords } from '../daemon/registry.js';
+import { isStaleMount, listMounts } from '../fuse/mount.js';
+import { parse } from './args.js';
+
+export const STATUS_USAGE = `usage: p2pemu status [--json]
+
+Lists p2pemu mounts: mount point, daemon pid, state (live, stale: the daemon is
+gone and the mount answers ENOTCONN, or not-mounted), topology and log file.`;
+
+export interface MountStatus {
+  mountpoint: string;
+  pid: number | undefined;
+  state: 'live' | 'stale' | 'not-mounted';
+  topology: string | undefined;
+  logFile: string | undefined;
+  started: string | undefined;
+}
+
+export function collectStatus(): MountStatus[] {
+  const mounts = listMounts().filter((m) => m.fstype.startsWith('fuse.p2pemu'));
+  const records = listRecords();
+  const out: MountStatus[] = [];
+  const seen = new Set<string>();
+  for (const m of mounts) {
+    const rec = records.find((r) => r.mountpoint === m.mountpoint);
+    const alive = rec !== undefined && isAlive(rec.pid);
+    out.push({
+      mountpoint: m.mountpoint,
+      pid: rec?.pid,
+      state: alive && !isStaleMount(m.mountpoint) ? 'live' : 'stale',
+      topology: rec?.topology,
+      logFile: rec?.logFile,
+      started: rec?.started,
+    });
+    seen.add(m.mountpoint);
+  }
+  for (const r of records) {
+    if (seen.has(r.mountpoint)) continue;
+    out.push({ mountpoint: r.mountpoint, pid: r.pid, state: 'not-mounted', topology: r.topology, logFile: r.logFile, started: r.started });
+  }
+  return out;
+}
+
+export async function statusCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { json: { type: 'boolean' } }, STATUS_USAGE);
+  if (values.help) {
+    console.log(STATUS_USAGE);
+    return 0;
+  }
+  const status = collectStatus();
+  if (values.json) {
+    console.log(JSON.stringify(status, null, 2));
+    return 0;
+  }
+  if (status.length === 0) {
+    console.log('no p2pemu mounts');
+    return 0;
+  }
+  for (const s of status) {
+    const fix = s.state === 'stale' ? `  (recover: p2pemu unmount ${s.mountpoint})` : '';
+    console.log(`${s.mountpoint}  ${s.state}  pid ${s.pid ?? '-'}  topology ${s.topology ?? '?'}  since ${s.started ?? '?'}${fix}`);
+    if (s.logFile) console.log(`  log ${s.logFile}`);
+  }
+  return 0;
+}

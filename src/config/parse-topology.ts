@@ -1,0 +1,295 @@
+// Topology file → TopologySpec. Every default is filled in here; every
+// problem is a TopologyError naming file, line and column.
+
+import { readFileSync } from 'node:fs';
+import { DEFAULT_TOPOLOGY_NAME, DEFAULT_TOPOLOGY_YAML } from './default-topology.js';
+import { KIND_DEFAULTS, PORT_DEFAULTS } from './kinds.js';
+import { formatSize, isPowerOfTwo, roundUpPowerOfTwo } from './sizes.js';
+import {
+  ACS_BITS,
+  ENDPOINT_KINDS,
+  NODE_KINDS,
+  type AcsBit,
+  type BarSpec,
+  type CmbSpec,
+  type EndpointKind,
+  type EndpointSpec,
+  type HostBridgeSpec,
+  type LinkSpec,
+  type NodeSpec,
+  type P2pmemSpec,
+  type PortSpec,
+  type Slot,
+  type TopologySpec,
+} from './spec.js';
+import { TopologyError } from './topology-error.js';
+import { YamlFile, type Cursor } from './yaml-cursor.js';
+
+const LINK_SPEEDS = [2.5, 5, 8, 16, 32, 64];
+const CMB_FLAGS = ['SQS', 'CQS', 'LISTS', 'RDS', 'WDS'];
+const MIN_BAR = 16; // the smallest memory BAR the PCI spec allows
+
+export function loadTopology(file: string | undefined): TopologySpec {
+  if (file === undefined) return parseTopology(DEFAULT_TOPOLOGY_NAME, DEFAULT_TOPOLOGY_YAML);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new TopologyError(file, `cannot read topology file (${(err as NodeJS.ErrnoException).code ?? err})`);
+  }
+  return parseTopology(file, text);
+}
+
+export function parseTopology(file: string, text: string): TopologySpec {
+  const root = new YamlFile(file, text).root();
+  if (!root.present) root.fail('the topology file is empty');
+  root.map(['name', 'cpu', 'iommu', 'numa', 'host_bridges']);
+  const cpu = root.get('cpu');
+  if (cpu.present) cpu.map(['vendor', 'family', 'model']);
+  const numa = root.get('numa').list().map((n) => {
+    n.map(['node', 'cpus']);
+    const cpus = n.get('cpus').str();
+    if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(cpus)) n.get('cpus').fail(`bad cpu list "${cpus}" (expected e.g. 0-7 or 0-3,8-11)`);
+    return { node: n.get('node').int(undefined, 0, 1023), cpus };
+  });
+  const bridges = root.get('host_bridges').list();
+  if (bridges.length === 0) root.get('host_bridges').fail('at least one host bridge is needed');
+  const names = new Set<string>();
+  const spec: TopologySpec = {
+    file,
+    name: root.get('name').str(file),
+    cpu: {
+      vendor: cpu.get('vendor').str('GenuineIntel'),
+      family: cpu.get('family').int(6, 0, 0xff + 0xf),
+      model: cpu.get('model').int(0x6a, 0, 0xff),
+    },
+    iommu: root.get('iommu').bool(false),
+    numa: numa.length > 0 ? numa : [{ node: 0, cpus: '0-7' }],
+    hostBridges: bridges.map((b, i) => parseHostBridge(b, i, names)),
+  };
+  return spec;
+}
+
+function parseHostBridge(c: Cursor, i: number, names: Set<string>): HostBridgeSpec {
+  c.map(['name', 'domain', 'bus', 'vendor', 'device', 'numa_node', 'children']);
+  const hb: HostBridgeSpec = {
+    where: c.where,
+    name: c.get('name').str(`hb${i}`),
+    domain: c.get('domain').int(0, 0, 0xffff),
+    bus: c.get('bus').int(i === 0 ? 0 : undefined, 0, 255),
+    vendor: c.get('vendor').int(0x8086, 0, 0xffff),
+    device: c.get('device').int(0x09a2, 0, 0xffff),
+    numaNode: c.get('numa_node').int(0, 0, 1023),
+    children: [],
+  };
+  hb.children = parseChildren(c.get('children'), names, false, hb.numaNode);
+  return hb;
+}
+
+function parseChildren(list: Cursor, names: Set<string>, belowPort: boolean, numaNode: number): NodeSpec[] {
+  const seen = new Map<string, Cursor>();
+  return list.list().map((c) => {
+    const node = parseNode(c, names, belowPort, numaNode);
+    const key = `${node.slot.dev}.${node.slot.fn}`;
+    if (seen.has(key)) c.get('slot').fail(`duplicate BDF: slot ${formatSlot(node.slot)} is already used at ${seen.get(key)!.where}`);
+    seen.set(key, c);
+    // Below a PCIe port only device 0 exists (the kernel scans just that slot).
+    if (belowPort && node.slot.dev !== 0) c.get('slot').fail(`a device below a PCIe port must be device 0, not ${formatSlot(node.slot)}`);
+    return node;
+  });
+}
+
+function uniqueName(c: Cursor, names: Set<string>, name: string): string {
+  if (names.has(name)) c.get('name').fail(`duplicate name "${name}"`);
+  names.add(name);
+  return name;
+}
+
+function parseNode(c: Cursor, names: Set<string>, belowPort: boolean, numaNode: number): NodeSpec {
+  c.map(['kind', ...ALL_KEYS]);
+  const kind = c.get('kind').str();
+  if (!(NODE_KINDS as readonly string[]).includes(kind)) c.get('kind').fail(`unknown kind "${kind}" (expected one of: ${NODE_KINDS.join(', ')})`);
+  if (kind === 'root_port') {
+    if (belowPort) c.get('kind').fail('a root port sits on a root bus, directly under a host bridge');
+    c.map(['kind', ...PORT_KEYS]);
+    return { kind: 'root_port', ...parsePort(c, names, PORT_DEFAULTS.rootPort, `rp${names.size}`, numaNode) };
+  }
+  if (kind === 'switch') {
+    if (!belowPort) c.get('kind').fail('a switch hangs below a root port or a switch downstream port');
+    c.map(['kind', 'name', 'slot', 'vendor', 'device', 'acs', 'link', 'bus', 'ports']);
+    const upstream = parsePort(c, names, PORT_DEFAULTS.switchPort, `sw${names.size}`, numaNode, false);
+    const portList = c.get('ports').list();
+    if (portList.length === 0) c.get('ports').fail('a switch needs at least one downstream port');
+    const seen = new Set<string>();
+    const ports = portList.map((p, i) => {
+      p.map(PORT_KEYS);
+      const port = parsePort(p, names, { ...PORT_DEFAULTS.switchPort, link: upstream.link }, `${upstream.name}p${i}`, numaNode, true, i);
+      const key = formatSlot(port.slot);
+      if (seen.has(key)) p.get('slot').fail(`duplicate BDF: downstream port slot ${key} is used twice`);
+      seen.add(key);
+      return port;
+    });
+    return { kind: 'switch', where: c.where, slot: upstream.slot, name: upstream.name, upstream, ports };
+  }
+  return parseEndpoint(c, kind as EndpointKind, names, numaNode);
+}
+
+const PORT_KEYS = ['name', 'slot', 'vendor', 'device', 'acs', 'link', 'bus', 'children'];
+const ENDPOINT_KEYS = [
+  'name', 'slot', 'vendor', 'device', 'subsystem_vendor', 'subsystem_device', 'revision', 'class',
+  'bars', 'link', 'numa_node', 'driver', 'acs', 'cmb', 'p2pmem', 'p2pdma',
+];
+const ALL_KEYS = [...new Set([...PORT_KEYS, ...ENDPOINT_KEYS, 'ports'])];
+
+function parsePort(
+  c: Cursor,
+  names: Set<string>,
+  defaults: { vendor: number; device: number; link: LinkSpec },
+  defaultName: string,
+  numaNode: number,
+  withChildren = true,
+  defaultDev = 0,
+): PortSpec {
+  const name = uniqueName(c, names, c.get('name').str(defaultName));
+  return {
+    where: c.where,
+    name,
+    slot: parseSlot(c.get('slot'), defaultDev),
+    vendor: c.get('vendor').int(defaults.vendor, 0, 0xffff),
+    device: c.get('device').int(defaults.device, 0, 0xffff),
+    acs: parseAcs(c.get('acs')),
+    link: parseLink(c.get('link'), defaults.link),
+    bus: c.has('bus') ? c.get('bus').int(undefined, 1, 255) : undefined,
+    children: withChildren ? parseChildren(c.get('children'), names, true, numaNode) : [],
+  };
+}
+
+function parseEndpoint(c: Cursor, kind: EndpointKind, names: Set<string>, numaNode: number): EndpointSpec {
+  c.map(['kind', ...ENDPOINT_KEYS]);
+  const d = KIND_DEFAULTS[kind];
+  const index = [...names].filter((n) => n.startsWith(kind)).length;
+  const name = uniqueName(c, names, c.get('name').str(`${kind}${index}`));
+  const bars = c.has('bars') ? parseBars(c.get('bars')) : d.bars.map((b) => ({ ...b }));
+  const cmb = kind === 'nvme' && c.has('cmb') ? parseCmb(c.get('cmb'), bars) : undefined;
+  if (kind !== 'nvme' && c.has('cmb')) c.get('cmb').fail('only an nvme endpoint has a controller memory buffer');
+  let p2pmem: P2pmemSpec | undefined;
+  if (c.has('p2pmem')) p2pmem = parseP2pmem(c.get('p2pmem'), bars);
+  else if (d.p2pmemBar !== undefined && bars.some((b) => b.index === d.p2pmemBar)) p2pmem = { bar: d.p2pmemBar, offset: 0, size: 0 };
+  if (c.get('p2pmem').present && kind === 'nvme') c.get('p2pmem').fail('an nvme endpoint registers P2P memory through its cmb');
+  const link = parseLink(c.get('link'), d.link);
+  const driver = c.get('driver').str(d.driver);
+  return {
+    kind,
+    where: c.where,
+    name,
+    slot: parseSlot(c.get('slot'), 0),
+    vendor: c.get('vendor').int(d.vendor, 0, 0xffff),
+    device: c.get('device').int(d.device, 0, 0xffff),
+    subsystemVendor: c.get('subsystem_vendor').int(d.subsystemVendor, 0, 0xffff),
+    subsystemDevice: c.get('subsystem_device').int(d.subsystemDevice, 0, 0xffff),
+    revision: c.get('revision').int(d.revision, 0, 0xff),
+    classCode: c.get('class').int(d.classCode, 0, 0xffffff),
+    bars,
+    link,
+    maxLink: link,
+    numaNode: c.has('numa_node') ? c.get('numa_node').int(undefined, 0, 1023) : numaNode,
+    driver: driver === 'none' ? undefined : driver,
+    acs: c.has('acs') ? parseAcs(c.get('acs')) : undefined,
+    cmb,
+    p2pmem,
+    p2pdmaQueues: c.get('p2pdma').bool(kind === 'nvme'),
+  };
+}
+
+function parseSlot(c: Cursor, defaultDev: number): Slot {
+  if (!c.present) return { dev: defaultDev, fn: 0 };
+  const raw = c.str();
+  const m = /^([0-9a-f]{1,2})(?:\.([0-7]))?$/i.exec(raw);
+  if (!m) c.fail(`bad slot "${raw}" (expected DD or DD.F in hex, e.g. 01.0)`);
+  const dev = parseInt(m[1]!, 16);
+  if (dev > 31) c.fail(`device number 0x${dev.toString(16)} is out of range (00..1f)`);
+  return { dev, fn: m[2] ? Number(m[2]) : 0 };
+}
+
+export function formatSlot(s: Slot): string {
+  return `${s.dev.toString(16).padStart(2, '0')}.${s.fn}`;
+}
+
+function parseAcs(c: Cursor): AcsBit[] {
+  return c.strings().map((bit) => {
+    const up = bit.toUpperCase();
+    if (!(up in ACS_BITS)) c.fail(`unknown ACS control bit "${bit}" (expected some of: ${Object.keys(ACS_BITS).join(', ')})`);
+    return up as AcsBit;
+  });
+}
+
+function parseLink(c: Cursor, fallback: LinkSpec): LinkSpec {
+  if (!c.present) return { ...fallback };
+  c.map(['speed', 'width']);
+  const speed = c.get('speed').num(fallback.speed);
+  if (!LINK_SPEEDS.includes(speed)) c.get('speed').fail(`link speed ${speed} GT/s is not a PCIe rate (${LINK_SPEEDS.join(', ')})`);
+  const width = c.get('width').int(fallback.width, 1, 32);
+  if (![1, 2, 4, 8, 12, 16, 32].includes(width)) c.get('width').fail(`link width x${width} is not a PCIe width`);
+  return { speed, width };
+}
+
+function parseBars(c: Cursor): BarSpec[] {
+  const used = new Map<number, Cursor>();
+  return c.list().map((b) => {
+    b.map(['index', 'size', 'bits', 'prefetch']);
+    const index = b.get('index').int(undefined, 0, 5);
+    const size = b.get('size').size();
+    if (!isPowerOfTwo(size) || size < MIN_BAR) b.get('size').fail(`BAR size ${formatSize(size)} must be a power of two of at least 16 bytes`);
+    const bits = b.get('bits').int(64, 32, 64);
+    if (bits !== 32 && bits !== 64) b.get('bits').fail('bits must be 32 or 64');
+    if (bits === 32 && size > 2 ** 31) b.get('size').fail(`a 32-bit BAR cannot hold ${formatSize(size)} (use bits: 64)`);
+    if (bits === 64 && index === 5) b.get('index').fail('a 64-bit BAR takes two slots and cannot start at 5');
+    for (const slot of bits === 64 ? [index, index + 1] : [index]) {
+      if (used.has(slot)) b.get('index').fail(`BAR slot ${slot} is already taken by the BAR at ${used.get(slot)!.where}`);
+      used.set(slot, b);
+    }
+    return { index, size, is64: bits === 64, prefetch: b.get('prefetch').bool(bits === 64) };
+  });
+}
+
+function findBar(c: Cursor, bars: BarSpec[], index: number): BarSpec {
+  const bar = bars.find((b) => b.index === index);
+  if (!bar) c.fail(`BAR ${index} does not exist on this device (it has: ${bars.map((b) => b.index).join(', ') || 'none'})`);
+  return bar;
+}
+
+function parseCmb(c: Cursor, bars: BarSpec[]): CmbSpec {
+  c.map(['size', 'bar', 'offset', 'flags']);
+  const size = c.get('size').size();
+  const barIndex = c.get('bar').int(2, 0, 5);
+  const offset = c.get('offset').size(0);
+  const flags = c.has('flags') ? c.get('flags').strings().map((f) => f.toUpperCase()) : ['SQS', 'RDS', 'WDS'];
+  for (const f of flags) if (!CMB_FLAGS.includes(f)) c.get('flags').fail(`unknown CMBSZ flag "${f}" (expected some of: ${CMB_FLAGS.join(', ')})`);
+  if (size === 0) c.get('size').fail('a CMB needs a non-zero size');
+  let bar = bars.find((b) => b.index === barIndex);
+  if (!bar) {
+    // No BAR given for the CMB: add a 64-bit prefetchable one that fits it.
+    if (bars.some((b) => b.index === barIndex || (b.is64 && b.index + 1 === barIndex))) findBar(c.get('bar'), bars, barIndex);
+    bar = { index: barIndex, size: roundUpPowerOfTwo(Math.max(offset + size, 2 ** 20)), is64: true, prefetch: true };
+    bars.push(bar);
+    bars.sort((a, b) => a.index - b.index);
+  }
+  if (offset + size > bar.size) {
+    c.get('size').fail(`BAR ${barIndex} (${formatSize(bar.size)}) is smaller than the CMB it holds (offset ${formatSize(offset)} + ${formatSize(size)})`);
+  }
+  return { bar: barIndex, offset, size, flags };
+}
+
+function parseP2pmem(c: Cursor, bars: BarSpec[]): P2pmemSpec {
+  c.map(['bar', 'offset', 'size']);
+  const bar = findBar(c.get('bar'), bars, c.get('bar').int(undefined, 0, 5));
+  const offset = c.get('offset').size(0);
+  const size = c.get('size').size(0);
+  if (offset >= bar.size) c.get('offset').fail(`offset ${formatSize(offset)} lies outside BAR ${bar.index} (${formatSize(bar.size)})`);
+  if (offset + size > bar.size) {
+    c.get('size').fail(`BAR ${bar.index} (${formatSize(bar.size)}) is smaller than the P2P memory it holds (offset ${formatSize(offset)} + ${formatSize(size)})`);
+  }
+  return { bar: bar.index, offset, size };
+}
+
+export { ENDPOINT_KINDS, ACS_BITS };

@@ -1,0 +1,123 @@
+// The resolved topology: plain data, validated, with every default filled in.
+// `where` is "file:line:col" of the YAML node, for errors found later.
+
+export const ACS_BITS = { SV: 0x0001, TB: 0x0002, RR: 0x0004, CR: 0x0008, UF: 0x0010, EC: 0x0020, DT: 0x0040 } as const;
+export type AcsBit = keyof typeof ACS_BITS;
+
+export const ENDPOINT_KINDS = ['nvme', 'accelerator', 'nic', 'p2pmem'] as const;
+export type EndpointKind = (typeof ENDPOINT_KINDS)[number];
+export const NODE_KINDS = ['root_port', 'switch', ...ENDPOINT_KINDS] as const;
+
+export interface Slot {
+  dev: number;
+  fn: number;
+}
+
+export interface LinkSpec {
+  /** GT/s: 2.5, 5, 8, 16, 32, 64 */
+  speed: number;
+  width: number;
+}
+
+export interface BarSpec {
+  index: number;
+  size: number;
+  is64: boolean;
+  prefetch: boolean;
+}
+
+export interface CmbSpec {
+  bar: number;
+  offset: number;
+  size: number;
+  /** CMBSZ capability flags: SQS, CQS, LISTS, RDS, WDS */
+  flags: string[];
+}
+
+export interface P2pmemSpec {
+  bar: number;
+  offset: number;
+  /** 0: the rest of the BAR from offset (as pci_p2pdma_add_resource takes it) */
+  size: number;
+}
+
+interface Located {
+  where: string;
+  slot: Slot;
+}
+
+export interface EndpointSpec extends Located {
+  kind: EndpointKind;
+  name: string;
+  vendor: number;
+  device: number;
+  subsystemVendor: number;
+  subsystemDevice: number;
+  revision: number;
+  classCode: number;
+  bars: BarSpec[];
+  link: LinkSpec;
+  maxLink: LinkSpec;
+  numaNode: number | undefined;
+  driver: string | undefined;
+  acs: AcsBit[] | undefined;
+  cmb: CmbSpec | undefined;
+  p2pmem: P2pmemSpec | undefined;
+  /** namespaces' queues advertise BLK_FEAT_PCI_P2PDMA (NVMe) */
+  p2pdmaQueues: boolean;
+}
+
+export interface PortSpec extends Located {
+  name: string;
+  vendor: number;
+  device: number;
+  acs: AcsBit[];
+  link: LinkSpec;
+  /** fixed secondary bus number, when the file gives one */
+  bus: number | undefined;
+  children: NodeSpec[];
+}
+
+export interface RootPortSpec extends PortSpec {
+  kind: 'root_port';
+}
+
+export interface SwitchSpec extends Located {
+  kind: 'switch';
+  name: string;
+  upstream: PortSpec;
+  ports: PortSpec[];
+}
+
+export type NodeSpec = RootPortSpec | SwitchSpec | EndpointSpec;
+
+export interface HostBridgeSpec {
+  where: string;
+  name: string;
+  domain: number;
+  bus: number;
+  vendor: number;
+  device: number;
+  numaNode: number;
+  children: NodeSpec[];
+}
+
+export interface CpuSpec {
+  vendor: string; // GenuineIntel, AuthenticAMD, HygonGenuine, ...
+  family: number;
+  model: number;
+}
+
+export interface NumaNodeSpec {
+  node: number;
+  cpus: string; // cpulist, e.g. "0-7"
+}
+
+export interface TopologySpec {
+  file: string;
+  name: string;
+  cpu: CpuSpec;
+  iommu: boolean;
+  numa: NumaNodeSpec[];
+  hostBridges: HostBridgeSpec[];
+}

@@ -1,0 +1,115 @@
+// The daemon: builds the emulated host, mounts it, serves until SIGINT/SIGTERM
+// or until the mount goes away, then unmounts and removes its shared memory.
+
+import { writeSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { TopologySpec } from '../config/spec.js';
+import { FuseSession } from '../fuse/session.js';
+import { removeStaleBarDirs } from '../memory/bar-store.js';
+import { formatDmesg } from '../model/klog.js';
+import { buildEmulatedHost, type EmulatedHost } from './emulated-host.js';
+import { removeRecord, writeRecord } from './registry.js';
+
+export const FSNAME = 'p2pemu';
+export const SHM_DIR = '/dev/shm';
+
+export interface DaemonOptions {
+  mountpoint: string;
+  spec: TopologySpec;
+  stateDir: string;
+  logFile: string | undefined;
+  readers: number;
+  log: Logger;
+  /** fd to write "ready" (or "error …") to once the tree is served */
+  readyFd: number | undefined;
+}
+
+export interface RunningDaemon {
+  host: EmulatedHost;
+  session: FuseSession;
+  stop(): Promise<void>;
+}
+
+function tellParent(fd: number | undefined, line: string): void {
+  if (fd === undefined) return;
+  try {
+    writeSync(fd, line + '\n');
+  } catch {
+    /* parent gone */
+  }
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
+  const log = opts.log;
+  const mountpoint = resolve(opts.mountpoint);
+  removeStaleBarDirs(SHM_DIR);
+  const barDir = `${SHM_DIR}/p2pemu-${process.pid}`;
+  const host = buildEmulatedHost(opts.spec, barDir);
+  const klogLog = log.child({ subsys: 'kernel' });
+  for (const r of host.klog.all()) klogLog.debug(formatDmesg(r).trimEnd());
+  host.klog.onRecord((r) => klogLog.info(formatDmesg(r).trimEnd()));
+
+  const session = new FuseSession(host.vfs, { mountpoint, fsname: FSNAME, readers: opts.readers, log });
+  try {
+    await session.mount();
+  } catch (err) {
+    host.bars.destroy();
+    throw err;
+  }
+  writeRecord({
+    pid: process.pid,
+    mountpoint,
+    topology: opts.spec.file,
+    stateDir: opts.stateDir,
+    barDir,
+    logFile: opts.logFile,
+    started: new Date().toISOString(),
+  });
+  log.info({ mountpoint, topology: opts.spec.file, devices: host.pci.devices.length, nodes: host.table.size }, 'mounted');
+
+  let stopping: Promise<void> | undefined;
+  const cleanup = () => {
+    host.bars.destroy();
+    removeRecord(mountpoint, process.pid);
+  };
+  const stop = () =>
+    (stopping ??= (async () => {
+      log.info({ mountpoint }, 'unmounting');
+      await session.unmount();
+      cleanup();
+    })());
+  session.onLost = (reason) => {
+    if (stopping) return;
+    log.warn({ mountpoint, reason }, 'mount went away');
+    stopping = Promise.resolve().then(cleanup);
+  };
+  return { host, session, stop };
+}
+
+/** Foreground entry: start, report readiness, and run until a signal or the mount goes away. */
+export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  let d: RunningDaemon;
+  try {
+    d = await startDaemon(opts);
+  } catch (err) {
+    const msg = (err as Error).message;
+    opts.log.error({ err }, 'mount failed');
+    tellParent(opts.readyFd, `error ${msg}`);
+    return 1;
+  }
+  tellParent(opts.readyFd, 'ready');
+  await new Promise<void>((res) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      opts.log.info({ signal: sig }, 'signal received');
+      void d.stop().then(res);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    void d.session.closed.then(async () => {
+      await d.stop();
+      res();
+    });
+  });
+  return 0;
+}

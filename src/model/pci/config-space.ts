@@ -1,0 +1,154 @@
+// Config space bytes of a function, laid out as real hardware does, so lspci
+// decodes them: type 0/1 header, BARs, bridge bus numbers and windows, a
+// capability list (power management, PCI Express) and the ACS extended
+// capability with the control bits the topology sets.
+
+import { linkSpeedCode } from './link.js';
+import type { PciDev } from './pci-dev.js';
+import * as R from './regs.js';
+
+const PM_CAP = 0x40;
+const EXP_CAP = 0x70;
+const EXT_CAP = 0x100;
+// ACS capabilities a port advertises: SV, TB, RR, CR, UF, DT (EC only when used)
+const ACS_CAP_PORT = R.PCI_ACS_SV | R.PCI_ACS_TB | R.PCI_ACS_RR | R.PCI_ACS_CR | R.PCI_ACS_UF | R.PCI_ACS_DT;
+
+function pcieType(dev: PciDev): number {
+  switch (dev.role) {
+    case 'root_port':
+      return R.PCI_EXP_TYPE_ROOT_PORT;
+    case 'switch_upstream':
+      return R.PCI_EXP_TYPE_UPSTREAM;
+    case 'switch_downstream':
+      return R.PCI_EXP_TYPE_DOWNSTREAM;
+    default:
+      return dev.upstream ? R.PCI_EXP_TYPE_ENDPOINT : R.PCI_EXP_TYPE_RC_END;
+  }
+}
+
+function writeBars(cfg: Buffer, dev: PciDev): void {
+  for (const bar of dev.bars) {
+    const off = R.PCI_BASE_ADDRESS_0 + bar.index * 4;
+    let low = bar.start % 0x1_0000_0000;
+    if (bar.is64) low |= R.PCI_BASE_ADDRESS_MEM_TYPE_64;
+    if (bar.prefetch) low |= R.PCI_BASE_ADDRESS_MEM_PREFETCH;
+    cfg.writeUInt32LE(low >>> 0, off);
+    if (bar.is64) cfg.writeUInt32LE(Math.floor(bar.start / 0x1_0000_0000), off + 4);
+  }
+}
+
+function writeBridgeHeader(cfg: Buffer, dev: PciDev): void {
+  const [secondary, subordinate] = dev.busRange!;
+  cfg[R.PCI_PRIMARY_BUS] = dev.bus;
+  cfg[R.PCI_SECONDARY_BUS] = secondary;
+  cfg[R.PCI_SUBORDINATE_BUS] = subordinate;
+  // No I/O window: base above limit reads as disabled.
+  cfg[R.PCI_IO_BASE] = 0xf0;
+  cfg[R.PCI_IO_LIMIT] = 0x00;
+  if (dev.memWindow) {
+    const end = dev.memWindow.start + dev.memWindow.size - 1;
+    cfg.writeUInt16LE((dev.memWindow.start >>> 16) & 0xfff0, R.PCI_MEMORY_BASE);
+    cfg.writeUInt16LE((end >>> 16) & 0xfff0, R.PCI_MEMORY_LIMIT);
+  } else {
+    cfg.writeUInt16LE(0xfff0, R.PCI_MEMORY_BASE);
+    cfg.writeUInt16LE(0x0000, R.PCI_MEMORY_LIMIT);
+  }
+  // Prefetchable window, 64-bit capable (low nibble 1).
+  if (dev.prefWindow) {
+    const start = dev.prefWindow.start;
+    const end = start + dev.prefWindow.size - 1;
+    cfg.writeUInt16LE(((start % 0x1_0000_0000) >>> 16) & 0xfff0 | 1, R.PCI_PREF_MEMORY_BASE);
+    cfg.writeUInt16LE(((end % 0x1_0000_0000) >>> 16) & 0xfff0 | 1, R.PCI_PREF_MEMORY_LIMIT);
+    cfg.writeUInt32LE(Math.floor(start / 0x1_0000_0000), R.PCI_PREF_BASE_UPPER32);
+    cfg.writeUInt32LE(Math.floor(end / 0x1_0000_0000), R.PCI_PREF_LIMIT_UPPER32);
+  } else {
+    cfg.writeUInt16LE(0xfff1, R.PCI_PREF_MEMORY_BASE);
+    cfg.writeUInt16LE(0x0001, R.PCI_PREF_MEMORY_LIMIT);
+  }
+}
+
+function writePmCap(cfg: Buffer, next: number): void {
+  cfg[PM_CAP] = R.PCI_CAP_ID_PM;
+  cfg[PM_CAP + 1] = next;
+  cfg.writeUInt16LE(0x0003, PM_CAP + 2); // PM spec version 1.2
+  cfg.writeUInt16LE(0x0008, PM_CAP + 4); // D0, No_Soft_Reset
+}
+
+function writeExpCap(cfg: Buffer, dev: PciDev): void {
+  const c = EXP_CAP;
+  const type = pcieType(dev);
+  cfg[c] = R.PCI_CAP_ID_EXP;
+  cfg[c + 1] = 0;
+  cfg.writeUInt16LE(0x0002 | (type << 4), c + R.PCI_EXP_FLAGS); // capability version 2
+  cfg.writeUInt32LE(0x00008001, c + R.PCI_EXP_DEVCAP); // 256-byte max payload, role-based error reporting
+  cfg.writeUInt16LE(0x2810, c + R.PCI_EXP_DEVCTL); // relaxed ordering, no snoop, 512-byte max read request
+  const link = dev.link ?? { speed: 8, width: 1 };
+  const code = linkSpeedCode(link.speed);
+  const isDownstreamFacing = type === R.PCI_EXP_TYPE_ROOT_PORT || type === R.PCI_EXP_TYPE_DOWNSTREAM;
+  let lnkcap = code | (link.width << 4);
+  if (isDownstreamFacing) lnkcap |= R.PCI_EXP_LNKCAP_DLLLARC;
+  lnkcap |= (dev.slot & 0xff) << 24; // port number
+  cfg.writeUInt32LE(lnkcap >>> 0, c + R.PCI_EXP_LNKCAP);
+  cfg.writeUInt16LE(0x0040, c + R.PCI_EXP_LNKCTL); // common clock
+  let lnksta = code | (link.width << 4) | R.PCI_EXP_LNKSTA_SLC;
+  if (isDownstreamFacing) lnksta |= R.PCI_EXP_LNKSTA_DLLLA;
+  cfg.writeUInt16LE(lnksta, c + R.PCI_EXP_LNKSTA);
+  let speeds = 0;
+  for (let s = 1; s <= code; s++) speeds |= 1 << s;
+  cfg.writeUInt32LE(speeds, c + R.PCI_EXP_LNKCAP2);
+  cfg.writeUInt16LE(code, c + R.PCI_EXP_LNKCTL2);
+}
+
+function writeAcsCap(cfg: Buffer, ctrl: number): void {
+  cfg.writeUInt32LE(R.PCI_EXT_CAP_ID_ACS | (1 << 16), EXT_CAP); // version 1, last in the list
+  cfg.writeUInt16LE(ACS_CAP_PORT | (ctrl & R.PCI_ACS_EC), EXT_CAP + R.PCI_ACS_CAP);
+  cfg.writeUInt16LE(ctrl, EXT_CAP + R.PCI_ACS_CTRL);
+}
+
+/** Offset of the ACS extended capability in a function built here, if it has one. */
+export function acsCapOffset(dev: PciDev): number | undefined {
+  return dev.acsCtrl === undefined ? undefined : EXT_CAP;
+}
+
+export function buildConfigSpace(dev: PciDev, multifunction: boolean): Buffer {
+  const cfg = Buffer.alloc(dev.cfgSize);
+  cfg.writeUInt16LE(dev.ids.vendor, R.PCI_VENDOR_ID);
+  cfg.writeUInt16LE(dev.ids.device, R.PCI_DEVICE_ID);
+  let command = 0;
+  if (dev.bars.length > 0 || dev.isBridge) command |= R.PCI_COMMAND_MEMORY;
+  if (dev.driver) command |= R.PCI_COMMAND_MASTER | R.PCI_COMMAND_INTX_DISABLE;
+  cfg.writeUInt16LE(command, R.PCI_COMMAND);
+  cfg.writeUInt16LE(dev.isPcie ? R.PCI_STATUS_CAP_LIST : 0, R.PCI_STATUS);
+  cfg[R.PCI_REVISION_ID] = dev.ids.revision;
+  cfg[R.PCI_CLASS_PROG] = dev.ids.classCode & 0xff;
+  cfg.writeUInt16LE(dev.ids.classCode >>> 8, R.PCI_CLASS_PROG + 1);
+  cfg[R.PCI_CACHE_LINE_SIZE] = 0x10; // 64 bytes, in dwords
+  const header = dev.isBridge ? R.PCI_HEADER_TYPE_BRIDGE : R.PCI_HEADER_TYPE_NORMAL;
+  cfg[R.PCI_HEADER_TYPE] = header | (multifunction ? R.PCI_HEADER_TYPE_MFD : 0);
+  if (dev.isBridge) {
+    writeBridgeHeader(cfg, dev);
+  } else {
+    writeBars(cfg, dev);
+    cfg.writeUInt16LE(dev.ids.subsystemVendor, R.PCI_SUBSYSTEM_VENDOR_ID);
+    cfg.writeUInt16LE(dev.ids.subsystemDevice, R.PCI_SUBSYSTEM_ID);
+  }
+  if (dev.role !== 'host_bridge') {
+    cfg[R.PCI_INTERRUPT_LINE] = dev.irq & 0xff;
+    cfg[R.PCI_INTERRUPT_PIN] = 1; // INTA#
+  }
+  if (dev.isPcie) {
+    cfg[R.PCI_CAPABILITY_LIST] = PM_CAP;
+    writePmCap(cfg, EXP_CAP);
+    writeExpCap(cfg, dev);
+    if (dev.acsCtrl !== undefined) writeAcsCap(cfg, dev.acsCtrl);
+  }
+  return cfg;
+}
+
+/** Reads the ACS Control register back from config space (what pci_bridge_has_acs_redir reads). */
+export function readAcsCtrl(dev: PciDev): number | undefined {
+  const off = acsCapOffset(dev);
+  if (off === undefined || dev.config.length <= off) return undefined;
+  if ((dev.config.readUInt32LE(off) & 0xffff) !== R.PCI_EXT_CAP_ID_ACS) return undefined;
+  return dev.config.readUInt16LE(off + R.PCI_ACS_CTRL);
+}

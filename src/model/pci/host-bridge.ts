@@ -1,0 +1,35 @@
+// A PCI host bridge: one root bus in one domain, the device the P2PDMA
+// whitelist is matched against, and the MMIO apertures it forwards.
+
+import type { PciDev } from './pci-dev.js';
+
+export class PciHostBridge {
+  readonly rootBusDevices: PciDev[] = [];
+  busEnd = 0;
+  mem32: { start: number; end: number } = { start: 0, end: 0 };
+  mem64: { start: number; end: number } = { start: 0, end: 0 };
+
+  constructor(
+    readonly name: string,
+    readonly index: number,
+    readonly domain: number,
+    readonly bus: number,
+    readonly vendor: number,
+    readonly device: number,
+    readonly numaNode: number,
+  ) {}
+
+  /** "pci0000:00", the directory name under /sys/devices */
+  get dirName(): string {
+    return `pci${this.domain.toString(16).padStart(4, '0')}:${this.bus.toString(16).padStart(2, '0')}`;
+  }
+
+  // kernel: pci_host_bridge_dev(), drivers/pci/p2pdma.c [PCI-NEXT]
+  /** The first device on the root bus, if it is at 00.0 or is a root port: what the whitelist is matched on. */
+  whitelistDevice(): PciDev | undefined {
+    const first = this.rootBusDevices[0];
+    if (!first) return undefined;
+    if (first.devfn === 0 || first.role === 'root_port') return first;
+    return undefined;
+  }
+}

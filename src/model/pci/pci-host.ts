@@ -1,0 +1,39 @@
+// The whole emulated PCI host: host bridges, every function, lookups, and the
+// upstream walk the P2PDMA distance code uses.
+
+import type { TopologySpec } from '../../config/spec.js';
+import type { PciHostBridge } from './host-bridge.js';
+import type { PciDev } from './pci-dev.js';
+
+export class PciHost {
+  private readonly byBdf = new Map<string, PciDev>();
+  private readonly byName = new Map<string, PciDev>();
+
+  constructor(
+    readonly spec: TopologySpec,
+    readonly hostBridges: PciHostBridge[],
+    /** in enumeration order */
+    readonly devices: PciDev[],
+  ) {
+    for (const d of devices) {
+      this.byBdf.set(d.bdf, d);
+      this.byName.set(d.name, d);
+    }
+  }
+
+  /** Devices sorted as for_each_pci_dev walks them: by domain, bus, devfn. */
+  sorted(): PciDev[] {
+    return [...this.devices].sort((a, b) => a.domain - b.domain || a.bus - b.bus || a.devfn - b.devfn);
+  }
+
+  /** By BDF ("0000:03:00.0", or "03:00.0" in domain 0) or by topology name ("nvme0"). */
+  find(id: string): PciDev | undefined {
+    return this.byName.get(id) ?? this.byBdf.get(id) ?? this.byBdf.get(`0000:${id}`);
+  }
+}
+
+// kernel: pci_upstream_bridge(), include/linux/pci.h [K]
+/** The bridge that owns dev's bus, or undefined on a root bus. */
+export function pciUpstreamBridge(dev: PciDev): PciDev | undefined {
+  return dev.upstream;
+}

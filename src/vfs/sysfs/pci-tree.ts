@@ -1,0 +1,181 @@
+// The PCI part of sysfs: /sys/devices/pciDDDD:BB/… nested like a real kernel,
+// /sys/bus/pci/devices links, /sys/bus/pci/drivers, /sys/kernel/iommu_groups.
+
+import { kernelError } from '../../errno.js';
+import type { KernelLog } from '../../model/klog.js';
+import {
+  enableStore,
+  numaNodeStore,
+  pciSpeedString,
+  writeConfig,
+  type PciDev,
+  type PciHost,
+} from '../../model/pci/index.js';
+import type { BarStore } from '../../memory/bar-store.js';
+import { isPrivileged } from '../caller.js';
+import type { DirNode } from '../node.js';
+import { pathOf, relativeTarget, type InodeTable } from '../tree.js';
+import { kstrtobool, kstrtoint, kstrtoul } from './kstrto.js';
+import { cpulistText, cpumaskText, modaliasText, parseCpulist, resourceText, ueventText } from './pci-format.js';
+
+export interface PciSysfsContext {
+  table: InodeTable;
+  host: PciHost;
+  klog: KernelLog;
+  bars: BarStore;
+}
+
+const hex = (n: number, w: number) => `0x${n.toString(16).padStart(w, '0')}`;
+/** config bytes an unprivileged reader gets (pci_read_config) */
+const UNPRIVILEGED_CONFIG_BYTES = 64;
+
+/** The /sys/devices directory of each function, filled by buildPciSysfs. */
+export type PciDirs = Map<PciDev, DirNode>;
+
+function numaCpus(ctx: PciSysfsContext, node: number): { cpus: number[]; nr: number } {
+  const all = ctx.host.spec.numa.flatMap((n) => parseCpulist(n.cpus));
+  const nr = Math.max(...all) + 1;
+  const entry = ctx.host.spec.numa.find((n) => n.node === node);
+  // An unknown node means "all online CPUs", as cpumask_of_pcibus gives for NUMA_NO_NODE.
+  return { cpus: entry ? parseCpulist(entry.cpus) : [...all].sort((a, b) => a - b), nr };
+}
+
+function addDeviceAttrs(ctx: PciSysfsContext, dir: DirNode, dev: PciDev): void {
+  const t = ctx.table;
+  const ro = (name: string, show: () => string) => t.text(dir, name, 0o444, show);
+  ro('vendor', () => `${hex(dev.ids.vendor, 4)}\n`);
+  ro('device', () => `${hex(dev.ids.device, 4)}\n`);
+  ro('subsystem_vendor', () => `${hex(dev.ids.subsystemVendor, 4)}\n`);
+  ro('subsystem_device', () => `${hex(dev.ids.subsystemDevice, 4)}\n`);
+  ro('revision', () => `${hex(dev.ids.revision, 2)}\n`);
+  ro('class', () => `${hex(dev.ids.classCode, 6)}\n`);
+  ro('irq', () => `${dev.irq}\n`);
+  ro('modalias', () => modaliasText(dev));
+  ro('resource', () => resourceText(dev));
+  ro('local_cpus', () => {
+    const { cpus, nr } = numaCpus(ctx, dev.numaNode);
+    return cpumaskText(cpus, nr);
+  });
+  ro('local_cpulist', () => cpulistText(numaCpus(ctx, dev.numaNode).cpus));
+  ro('dma_mask_bits', () => `${dev.driver && !dev.isBridge ? 64 : 32}\n`);
+  ro('consistent_dma_mask_bits', () => `${dev.driver && !dev.isBridge ? 64 : 32}\n`);
+  ro('ari_enabled', () => '0\n');
+  ro('power_state', () => 'D0\n');
+  t.text(dir, 'uevent', 0o644, () => ueventText(dev), (text) => {
+    if (!/^(add|remove|change|move|online|offline|bind|unbind)\b/.test(text.trim())) throw kernelError('EINVAL', 'unknown uevent action');
+  });
+  t.text(
+    dir,
+    'enable',
+    0o644,
+    () => `${dev.enableCount}\n`,
+    (text, caller) => {
+      const val = kstrtoul(text);
+      if (!isPrivileged(caller)) throw kernelError('EPERM', 'enable needs CAP_SYS_ADMIN');
+      enableStore(dev, val !== 0);
+    },
+  );
+  t.text(
+    dir,
+    'numa_node',
+    0o644,
+    () => `${dev.numaNode}\n`,
+    (text, caller) => {
+      const node = kstrtoint(text);
+      if (!isPrivileged(caller)) throw kernelError('EPERM', 'numa_node needs CAP_SYS_ADMIN');
+      numaNodeStore(dev, node, ctx.host.spec.numa.map((n) => n.node), ctx.klog);
+    },
+  );
+  t.text(dir, 'd3cold_allowed', 0o644, () => `${dev.d3coldAllowed ? 1 : 0}\n`, (text) => {
+    dev.d3coldAllowed = kstrtoul(text) !== 0;
+  });
+  t.text(dir, 'broken_parity_status', 0o644, () => `${dev.brokenParity ? 1 : 0}\n`, (text) => {
+    dev.brokenParity = kstrtoul(text) !== 0;
+  });
+  t.text(dir, 'msi_bus', 0o644, () => '1\n', (text) => {
+    kstrtobool(text);
+  });
+  if (dev.isPcie && dev.link) {
+    const link = dev.link;
+    ro('current_link_speed', () => `${pciSpeedString(link.speed)}\n`);
+    ro('max_link_speed', () => `${pciSpeedString(link.speed)}\n`);
+    ro('current_link_width', () => `${link.width}\n`);
+    ro('max_link_width', () => `${link.width}\n`);
+  }
+  if (dev.busRange) {
+    const [secondary, subordinate] = dev.busRange;
+    ro('secondary_bus_number', () => `${secondary}\n`);
+    ro('subordinate_bus_number', () => `${subordinate}\n`);
+  }
+  t.bin(dir, {
+    name: 'config',
+    mode: 0o644,
+    size: dev.cfgSize,
+    read: (offset, size, caller) => {
+      const limit = isPrivileged(caller) ? dev.cfgSize : UNPRIVILEGED_CONFIG_BYTES;
+      return Buffer.from(dev.config.subarray(Math.min(offset, limit), Math.min(offset + size, limit)));
+    },
+    write: (offset, data, caller) => {
+      if (!isPrivileged(caller)) throw kernelError('EPERM', 'config writes need CAP_SYS_ADMIN');
+      return writeConfig(dev, offset, data);
+    },
+  });
+  for (const bar of dev.bars) {
+    t.bin(dir, {
+      name: `resource${bar.index}`,
+      mode: 0o600,
+      size: bar.size,
+      backing: () => {
+        const b = ctx.bars.get(dev.bdf, bar.index, bar.size);
+        return { fd: b.fd, offset: 0, size: bar.size, writable: true };
+      },
+    });
+  }
+}
+
+export function buildPciSysfs(ctx: PciSysfsContext): PciDirs {
+  const t = ctx.table;
+  const sys = t.dirs(t.root, 'sys');
+  const devices = t.dirs(sys, 'devices');
+  const busPci = t.dirs(sys, 'bus/pci');
+  const busDevices = t.dirs(busPci, 'devices');
+  const drivers = t.dirs(busPci, 'drivers');
+  const dirs: PciDirs = new Map();
+
+  const place = (dev: PciDev, parent: DirNode) => {
+    const dir = t.dir(parent, dev.bdf);
+    dirs.set(dev, dir);
+    addDeviceAttrs(ctx, dir, dev);
+    for (const child of dev.children) place(child, dir);
+  };
+  for (const hb of ctx.host.hostBridges) {
+    const hbDir = t.dir(devices, hb.dirName);
+    for (const dev of hb.rootBusDevices) place(dev, hbDir);
+  }
+
+  const iommuGroups = ctx.host.spec.iommu ? t.dirs(sys, 'kernel/iommu_groups') : undefined;
+  for (const dev of ctx.host.sorted()) {
+    const dir = dirs.get(dev)!;
+    const devPath = pathOf(dir);
+    t.symlink(busDevices, dev.bdf, relativeTarget(pathOf(busDevices), devPath));
+    t.symlink(dir, 'subsystem', relativeTarget(devPath, pathOf(busPci)));
+    if (dev.driver) {
+      const drv = (drivers.children.get(dev.driver) as DirNode | undefined) ?? t.dir(drivers, dev.driver);
+      t.symlink(drv, dev.bdf, relativeTarget(pathOf(drv), devPath));
+      t.symlink(dir, 'driver', relativeTarget(devPath, pathOf(drv)));
+    }
+    if (iommuGroups && dev.iommuGroup !== undefined) {
+      const name = String(dev.iommuGroup);
+      let g = iommuGroups.children.get(name) as DirNode | undefined;
+      if (!g) {
+        g = t.dir(iommuGroups, name);
+        t.dir(g, 'devices');
+        t.text(g, 'type', 0o644, () => 'DMA\n');
+      }
+      const gDevices = g.children.get('devices') as DirNode;
+      t.symlink(gDevices, dev.bdf, relativeTarget(pathOf(gDevices), devPath));
+      t.symlink(dir, 'iommu_group', relativeTarget(devPath, pathOf(g)));
+    }
+  }
+  return dirs;
+}
