@@ -1,6 +1,7 @@
 // p2pemu unmount MOUNTPOINT: stop the daemon (it unmounts itself) or, when the
 // daemon is gone, recover the stale mount with a lazy unmount.
 
+import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isAlive, readRecord, removeRecord } from '../daemon/registry.js';
 import { findMount, isStaleMount, unmountFuse } from '../fuse/mount.js';
@@ -38,6 +39,8 @@ export async function unmountCommand(argv: string[]): Promise<number> {
     process.kill(rec.pid, 'SIGKILL');
     await waitForExit(rec.pid, 2000);
   }
+  // The daemon is gone: its shared memory is ours to remove.
+  if (rec) rmSync(rec.barDir, { recursive: true, force: true });
   if (mounted && mounted.fstype.startsWith('fuse.p2pemu')) {
     const stale = isStaleMount(mountpoint);
     await unmountFuse(mountpoint, true);

@@ -73,7 +73,7 @@ export const KIND_DEFAULTS: Record<EndpointKind, KindDefaults> = {
 };
 
 export const PORT_DEFAULTS = {
-  rootPort: { vendor: 0x8086, device: 0x347a, link: { speed: 16, width: 16 } },
+  rootPort: { vendor: 0x8086, device: 0x34b0, link: { speed: 16, width: 16 } },
   // Broadcom/PLX PEX 88096-class switch: the same IDs on upstream and downstream ports.
   switchPort: { vendor: 0x1000, device: 0xc010, link: { speed: 16, width: 16 } },
 };

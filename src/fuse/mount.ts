@@ -3,7 +3,7 @@
 // looking for a mount.fuse.* helper. Needs root.
 
 import { spawn } from 'node:child_process';
-import { openSync, readFileSync, statSync } from 'node:fs';
+import { openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { kernelError } from '../errno.js';
 
@@ -90,10 +90,12 @@ export function findMount(mountpoint: string): MountEntry | undefined {
   return listMounts().find((m) => m.mountpoint === abs);
 }
 
-/** True when the path is a FUSE mount whose daemon is gone (stat fails with ENOTCONN). */
+/** True when the path is a FUSE mount whose daemon is gone (the kernel answers ENOTCONN). Never call it on your own mount. */
 export function isStaleMount(mountpoint: string): boolean {
   try {
+    // stat may be answered from cached attributes; listing always asks the daemon
     statSync(mountpoint);
+    readdirSync(mountpoint);
     return false;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ENOTCONN';

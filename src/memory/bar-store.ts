@@ -4,6 +4,7 @@
 
 import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { isAlive } from '../proc.js';
 
 export interface BarBacking {
   path: string;
@@ -61,10 +62,6 @@ export function removeStaleBarDirs(parent: string): void {
   for (const name of names) {
     const m = /^p2pemu-(\d+)$/.exec(name);
     if (!m) continue;
-    try {
-      process.kill(Number(m[1]), 0);
-    } catch {
-      rmSync(join(parent, name), { recursive: true, force: true });
-    }
+    if (!isAlive(Number(m[1]))) rmSync(join(parent, name), { recursive: true, force: true });
   }
 }
