@@ -1,0 +1,58 @@
+# p2pemu: the two commands of the README are `make demo` and `make test`; both
+# install what is missing first (Debian packages with apt-get, npm packages
+# with npm ci), then build.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Debian packages the tool and its tests need, by the command that proves them present.
+DEB_PACKAGES := lspci:pciutils fusermount3:fuse3 mount:mount hexdump:bsdextrautils gcc:gcc python3:python3 setpriv:util-linux
+SRC := $(shell find src -name '*.ts')
+
+.PHONY: help setup system-deps demo test test-unit test-e2e bench build clean
+
+help:
+	@echo "make demo   install what is missing, build, mount the default topology, run a short demo, unmount"
+	@echo "make test   install what is missing, build, run every test (real mounts included; needs root)"
+	@echo "make bench  benchmarks; prints ratios against baselines measured in the same run, writes bench-results.json"
+
+system-deps:
+	@missing=""; \
+	for pair in $(DEB_PACKAGES); do \
+	  cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: system-deps node_modules/.package-lock.json
+
+dist/.built: $(SRC) tsconfig.json node_modules/.package-lock.json
+	npx tsc -p tsconfig.json
+	@touch $@
+
+build: setup dist/.built
+
+demo: build
+	bash scripts/demo.sh
+
+test: build
+	npx vitest run
+
+test-unit: build
+	npx vitest run test/config test/fuse test/model test/vfs
+
+test-e2e: build
+	npx vitest run test/e2e
+
+bench: build
+	node scripts/bench.mjs
+
+clean:
+	rm -rf dist bench-results.json test/e2e/bin
