@@ -25,11 +25,12 @@ export function collectStatus(): MountStatus[] {
   const seen = new Set<string>();
   for (const m of mounts) {
     const rec = records.find((r) => r.mountpoint === m.mountpoint);
-    const alive = rec !== undefined && isAlive(rec.pid);
+    // A mount without a record (another registry, a crashed writer) is judged by the kernel's answer alone.
+    const daemonGone = rec !== undefined && !isAlive(rec.pid);
     out.push({
       mountpoint: m.mountpoint,
       pid: rec?.pid,
-      state: alive && !isStaleMount(m.mountpoint) ? 'live' : 'stale',
+      state: daemonGone || isStaleMount(m.mountpoint) ? 'stale' : 'live',
       topology: rec?.topology,
       logFile: rec?.logFile,
       started: rec?.started,

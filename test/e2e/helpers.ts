@@ -1,0 +1,80 @@
+// Mount tests: run the real CLI, mount for real, drive the mount from separate
+// processes, and clean up only what we started.
+
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(__dirname, '../..');
+export const CLI = join(ROOT, 'bin/p2pemu.js');
+export const isRoot = process.getuid?.() === 0;
+
+/** Each test file keeps its mount records apart, so `status` shows only its own mounts. */
+export const RUN_DIR = mkdtempSync(join(tmpdir(), 'p2pemu-run-'));
+const env = { ...process.env, P2PEMU_RUN_DIR: RUN_DIR };
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function result(r: SpawnSyncReturns<string>): Result {
+  return { code: r.status ?? (r.signal ? 128 : 1), stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+export function p2pemu(...args: string[]): Result {
+  return result(spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env, timeout: 60_000 }));
+}
+
+export function sh(script: string, opts: { input?: string } = {}): Result {
+  return result(spawnSync('bash', ['-c', script], { encoding: 'utf8', env, input: opts.input, timeout: 60_000 }));
+}
+
+export function mounted(mnt: string): boolean {
+  return readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === mnt);
+}
+
+export interface Mount {
+  mnt: string;
+  state: string;
+  sysfs: string;
+  pid: number;
+  unmount(): void;
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Mounts a topology (default: the embedded one) at a fresh directory. */
+export function mountTopology(topology?: string): Mount {
+  const mnt = tempDir('p2pemu-mnt-');
+  const state = tempDir('p2pemu-state-');
+  const args = ['mount', mnt, '--state', state, ...(topology ? ['--topology', topology] : [])];
+  const r = p2pemu(...args);
+  if (r.code !== 0) throw new Error(`mount failed (${r.code}): ${r.stderr}`);
+  const pid = Number(/daemon pid (\d+)/.exec(r.stdout)?.[1]);
+  return {
+    mnt,
+    state,
+    sysfs: join(mnt, 'sys/bus/pci'),
+    pid,
+    unmount() {
+      if (mounted(mnt)) p2pemu('unmount', mnt);
+      // last resort, so a failing test never leaves a mount behind
+      if (mounted(mnt)) sh(`umount -l '${mnt}'`);
+      try {
+        process.kill(pid, 0);
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+      if (existsSync(mnt)) rmSync(mnt, { recursive: true, force: true });
+      rmSync(state, { recursive: true, force: true });
+    },
+  };
+}
+
+export const LSPCI = (m: Mount, args: string) => sh(`lspci -A linux-sysfs -O sysfs.path=${m.sysfs} ${args} 2>/dev/null`).stdout;

@@ -1,0 +1,195 @@
+// Mount, unmount, signals, a killed daemon, bad topologies: what a user sees
+// from the command line, and that nothing is left behind.
+
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { CLI, isRoot, mounted, mountTopology, p2pemu, RUN_DIR, sh, tempDir } from './helpers.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/\) Z /.test(sh(`cat /proc/${pid}/stat 2>/dev/null`).stdout);
+
+async function until(cond: () => boolean, ms = 10_000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (cond()) return true;
+  return cond();
+}
+
+describe.skipIf(!isRoot)('mount and unmount', () => {
+  test('mount returns with the tree ready; status lists it; unmount leaves nothing behind', async () => {
+    const m = mountTopology();
+    try {
+      expect(sh(`ls '${m.mnt}/sys/bus/pci/devices' | wc -l`).stdout.trim()).toBe('16');
+      const status = JSON.parse(p2pemu('status', '--json').stdout) as { mountpoint: string; state: string; pid: number }[];
+      expect(status.filter((s) => s.mountpoint === m.mnt)).toEqual([expect.objectContaining({ state: 'live', pid: m.pid })]);
+      expect(existsSync(`/dev/shm/p2pemu-${m.pid}`)).toBe(true);
+
+      const r = p2pemu('unmount', m.mnt);
+      expect(r.code).toBe(0);
+      expect(mounted(m.mnt)).toBe(false);
+      expect(await until(() => !alive(m.pid))).toBe(true);
+      expect(existsSync(`/dev/shm/p2pemu-${m.pid}`)).toBe(false);
+      expect(readdirSync(RUN_DIR)).toEqual([]);
+      expect(p2pemu('status').stdout).not.toContain(m.mnt);
+    } finally {
+      m.unmount();
+    }
+  });
+
+  test('SIGTERM to the daemon unmounts cleanly', async () => {
+    const m = mountTopology();
+    try {
+      process.kill(m.pid, 'SIGTERM');
+      expect(await until(() => !mounted(m.mnt) && !alive(m.pid))).toBe(true);
+      expect(existsSync(`/dev/shm/p2pemu-${m.pid}`)).toBe(false);
+    } finally {
+      m.unmount();
+    }
+  });
+
+  test('--foreground serves until SIGINT, then unmounts and exits 0', async () => {
+    const mnt = tempDir('p2pemu-fg-');
+    const state = tempDir('p2pemu-fg-state-');
+    const child = spawn(process.execPath, [CLI, 'mount', mnt, '--foreground', '--state', state, '--log-level', 'warn'], {
+      stdio: 'ignore',
+      env: { ...process.env, P2PEMU_RUN_DIR: RUN_DIR },
+    });
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    try {
+      expect(await until(() => mounted(mnt) && existsSync(join(mnt, 'sys/bus/pci/devices/0000:03:00.0')))).toBe(true);
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(mounted(mnt)).toBe(false);
+    } finally {
+      if (mounted(mnt)) sh(`umount -l '${mnt}'`);
+      child.kill('SIGKILL');
+      sh(`rm -rf '${mnt}' '${state}'`);
+    }
+  });
+
+  test('a killed daemon leaves ENOTCONN; mount refuses with the fix; unmount recovers; mounting again works', async () => {
+    const m = mountTopology();
+    try {
+      process.kill(m.pid, 'SIGKILL');
+      expect(await until(() => !alive(m.pid))).toBe(true);
+      expect(sh(`ls '${m.mnt}' 2>&1`).stdout).toContain('Transport endpoint is not connected');
+      expect(p2pemu('status').stdout).toContain(`${m.mnt}  stale`);
+
+      const again = p2pemu('mount', m.mnt, '--state', m.state);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/stale mount .* recover with: p2pemu unmount .*umount -l/);
+
+      const rec = p2pemu('unmount', m.mnt);
+      expect(rec.code).toBe(0);
+      expect(rec.stdout).toContain('recovered stale mount');
+      expect(mounted(m.mnt)).toBe(false);
+      expect(existsSync(`/dev/shm/p2pemu-${m.pid}`)).toBe(false);
+
+      const fresh = p2pemu('mount', m.mnt, '--state', m.state);
+      expect(fresh.code).toBe(0);
+      expect(sh(`cat '${m.mnt}/sys/bus/pci/devices/0000:82:00.0/vendor'`).stdout).toBe('0x15b3\n');
+      expect(p2pemu('unmount', m.mnt).code).toBe(0);
+    } finally {
+      m.unmount();
+    }
+  });
+
+  test('mounting on a mount point that is already served is refused', () => {
+    const m = mountTopology();
+    try {
+      const r = p2pemu('mount', m.mnt);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('is already a p2pemu mount');
+    } finally {
+      m.unmount();
+    }
+  });
+
+  test('unmount of something that is not a p2pemu mount says so', () => {
+    const dir = tempDir('p2pemu-none-');
+    const r = p2pemu('unmount', dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`p2pemu: ${dir} is not a p2pemu mount\n`);
+    sh(`rmdir '${dir}'`);
+  });
+});
+
+describe('bad input', () => {
+  test('a malformed topology: one line naming file, line and problem, exit 2, nothing mounted or created', () => {
+    const dir = tempDir('p2pemu-bad-');
+    const topo = join(dir, 'bad.yaml');
+    writeFileSync(topo, 'host_bridges:\n  - children:\n      - kind: root_port\n        children:\n          - kind: nvme\n            cmb: { size: 64MB, bar: 9 }\n');
+    const mnt = join(dir, 'mnt');
+    sh(`mkdir '${mnt}'`);
+    const state = join(dir, 'state');
+    const r = p2pemu('mount', mnt, '--topology', topo, '--state', state);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(r.stderr).toMatch(new RegExp(`^p2pemu: ${topo}:6:\\d+: .*cmb\\.bar: 9 is out of range`));
+    expect(mounted(mnt)).toBe(false);
+    expect(existsSync(state)).toBe(false);
+    sh(`rm -rf '${dir}'`);
+  });
+
+  test('a missing topology file is a one-line error with exit 2', () => {
+    const r = p2pemu('topo', '--topology', '/nonexistent/t.yaml');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('p2pemu: /nonexistent/t.yaml: cannot read topology file (ENOENT)\n');
+  });
+
+  test('unknown options and commands are usage errors (exit 2)', () => {
+    expect(p2pemu('mount', '/tmp', '--bogus').code).toBe(2);
+    expect(p2pemu('frobnicate').code).toBe(2);
+  });
+
+  test.each(['mount', 'unmount', 'status', 'topo', 'dmesg'])('p2pemu %s --help prints its usage', (cmd) => {
+    const r = p2pemu(cmd, '--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^usage: p2pemu ${cmd}`));
+  });
+});
+
+describe('topo', () => {
+  test('the tree names every device with BDF, bus range and ACS bits', () => {
+    const out = p2pemu('topo').stdout;
+    expect(out).toContain('0000:02:02.0 sw0p2  [1000:c010]  Switch Downstream Port  [bus 05-05]  ACS SV RR CR UF');
+    expect(out).toContain('0000:81:00.0 accel0  [10de:2330]  accelerator  BAR0 16MiB, BAR1 32GiB, BAR3 32MiB');
+  });
+
+  test('--format json lists every function with its upstream bridge', () => {
+    const j = JSON.parse(p2pemu('topo', '--format', 'json').stdout) as { devices: { bdf: string; upstream: string | null }[] };
+    expect(j.devices).toHaveLength(16);
+    expect(j.devices.find((d) => d.bdf === '0000:03:00.0')!.upstream).toBe('0000:02:00.0');
+  });
+
+  test('--format dot is a Graphviz digraph with an edge per link', () => {
+    const out = p2pemu('topo', '--format', 'dot').stdout;
+    expect(out).toMatch(/^digraph p2pemu \{/);
+    expect(out).toContain('"0000:02:00.0" -> "0000:03:00.0";');
+  });
+
+  test('--dump-default prints YAML that mounts as the same topology', () => {
+    const dir = tempDir('p2pemu-dump-');
+    writeFileSync(join(dir, 't.yaml'), p2pemu('topo', '--dump-default').stdout);
+    expect(p2pemu('topo', '--topology', join(dir, 't.yaml'), '--format', 'json').stdout.replace(/"file": "[^"]*"/, '')).toBe(
+      p2pemu('topo', '--format', 'json').stdout.replace(/"file": "[^"]*"/, ''),
+    );
+    sh(`rm -rf '${dir}'`);
+  });
+});
+
+describe.skipIf(!isRoot)('kernel log', () => {
+  test('p2pemu dmesg prints the enumeration lines like dmesg; /dev/kmsg accepts injected lines', () => {
+    const m = mountTopology();
+    try {
+      sh(`echo '<4>hello from a test' > '${m.mnt}/dev/kmsg'`);
+      const out = p2pemu('dmesg', m.mnt).stdout;
+      expect(out).toMatch(/^\[\s+\d+\.\d{6}\] PCI host bridge to bus 0000:00$/m);
+      expect(out).toMatch(/\] pci 0000:00:01\.0: PCI bridge to \[bus 01-05\]$/m);
+      expect(out).toMatch(/\] hello from a test$/m);
+      expect(p2pemu('dmesg', m.mnt, '--level', '4').stdout.trim().split('\n')).toHaveLength(1);
+    } finally {
+      m.unmount();
+    }
+  });
+});
