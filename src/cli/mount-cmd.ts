@@ -2,7 +2,7 @@
 // (--foreground) or in the background and return once the tree is served.
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadTopology } from '../config/parse-topology.js';
@@ -104,10 +104,13 @@ async function mountInBackground(argv: string[], mountpoint: string, stateDir: s
   mkdirSync(stateDir, { recursive: true });
   const logFile = join(stateDir, 'daemon.log');
   const cli = fileURLToPath(new URL('../../bin/p2pemu.js', import.meta.url));
+  // The daemon's own stdout/stderr go to its log too, so a crash leaves a trace.
+  const logFd = openSync(logFile, 'a');
   const child = spawn(process.execPath, [cli, 'mount', ...argv, '--foreground', '--ready-fd', '3', '--state', stateDir], {
     detached: true,
-    stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', logFd, logFd, 'pipe'],
   });
+  closeSync(logFd);
   const pipe = child.stdio[3] as NodeJS.ReadableStream;
   const answer = await new Promise<string>((res) => {
     let buf = '';

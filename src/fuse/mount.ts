@@ -98,6 +98,8 @@ export function isStaleMount(mountpoint: string): boolean {
     readdirSync(mountpoint);
     return false;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOTCONN';
+    // ECONNABORTED: a request was in flight when the connection died
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOTCONN' || code === 'ECONNABORTED';
   }
 }

@@ -100,11 +100,15 @@ export class FuseSession {
     this.unmounting = true;
     try {
       await unmountFuse(this.opts.mountpoint);
+      this.opts.log.debug({ mountpoint: this.opts.mountpoint }, 'unmounted');
     } catch (err) {
       this.opts.log.warn({ err }, 'unmount failed; closing the connection');
     }
     const timeout = new Promise<'timeout'>((res) => setTimeout(() => res('timeout'), 5000).unref());
-    if ((await Promise.race([this.exited, timeout])) === 'timeout') await this.terminateWorkers();
+    if ((await Promise.race([this.exited, timeout])) === 'timeout') {
+      this.opts.log.warn('readers still blocked on /dev/fuse 5 s after unmount; terminating them');
+      await this.terminateWorkers();
+    }
   }
 
   /** Resolves when the connection is gone (after unmount, or when the kernel aborts it). */

@@ -72,7 +72,7 @@ export function mountTopology(topology?: string): Mount {
         /* gone */
       }
       if (existsSync(mnt)) rmSync(mnt, { recursive: true, force: true });
-      rmSync(state, { recursive: true, force: true });
+      if (!process.env.P2PEMU_KEEP_STATE) rmSync(state, { recursive: true, force: true });
     },
   };
 }
