@@ -31,6 +31,8 @@ export interface Entry {
 
 /** Where a worker thread can serve READ/WRITE for an open file without the main thread. */
 export interface DirectBacking {
+  /** identifies the backing file for as long as the daemon runs (fd numbers get reused) */
+  id: number;
   fd: number;
   /** byte offset of the file's first byte in fd */
   offset: number;

@@ -6,6 +6,7 @@ import type { DirectBacking } from './types.js';
 
 export const HANDLE_CAPACITY = 1 << 16;
 const FLAG_WRITABLE = 1;
+const INTS = 3;
 
 export interface HandleTableBuffers {
   ints: SharedArrayBuffer;
@@ -13,7 +14,7 @@ export interface HandleTableBuffers {
 }
 
 export class HandleTable {
-  // ints: [fd, flags] per slot; floats: [offset, size] per slot
+  // ints: [fd, flags, backing id] per slot; floats: [offset, size] per slot
   private readonly ints: Int32Array;
   private readonly floats: Float64Array;
   private readonly owners: (unknown | undefined)[] = [];
@@ -27,7 +28,7 @@ export class HandleTable {
   }
 
   static allocate(): HandleTableBuffers {
-    const ints = new SharedArrayBuffer(HANDLE_CAPACITY * 2 * 4);
+    const ints = new SharedArrayBuffer(HANDLE_CAPACITY * INTS * 4);
     new Int32Array(ints).fill(-1);
     return { ints, floats: new SharedArrayBuffer(HANDLE_CAPACITY * 2 * 8) };
   }
@@ -44,10 +45,11 @@ export class HandleTable {
     if (backing) {
       this.floats[fh * 2] = backing.offset;
       this.floats[fh * 2 + 1] = backing.size;
-      Atomics.store(this.ints, fh * 2 + 1, backing.writable ? FLAG_WRITABLE : 0);
-      Atomics.store(this.ints, fh * 2, backing.fd);
+      Atomics.store(this.ints, fh * INTS + 1, backing.writable ? FLAG_WRITABLE : 0);
+      Atomics.store(this.ints, fh * INTS + 2, backing.id);
+      Atomics.store(this.ints, fh * INTS, backing.fd);
     } else {
-      Atomics.store(this.ints, fh * 2, -1);
+      Atomics.store(this.ints, fh * INTS, -1);
     }
     return fh;
   }
@@ -58,18 +60,22 @@ export class HandleTable {
 
   close(fh: number): void {
     if (fh <= 0 || fh >= this.next || this.owners[fh] === undefined) return;
-    Atomics.store(this.ints, fh * 2, -1);
+    Atomics.store(this.ints, fh * INTS, -1);
     this.owners[fh] = undefined;
     this.freeSlots.push(fh);
   }
 
   // Worker side: plain reads (the slot is written before the OPEN reply is sent).
   backingFd(fh: number): number {
-    return fh > 0 && fh < HANDLE_CAPACITY ? Atomics.load(this.ints, fh * 2) : -1;
+    return fh > 0 && fh < HANDLE_CAPACITY ? Atomics.load(this.ints, fh * INTS) : -1;
   }
 
   writable(fh: number): boolean {
-    return (this.ints[fh * 2 + 1]! & FLAG_WRITABLE) !== 0;
+    return (this.ints[fh * INTS + 1]! & FLAG_WRITABLE) !== 0;
+  }
+
+  backingId(fh: number): number {
+    return this.ints[fh * INTS + 2]!;
   }
 
   offset(fh: number): number {

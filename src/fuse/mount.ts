@@ -4,6 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import { openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { kernelError } from '../errno.js';
 
@@ -51,6 +52,24 @@ export async function mountFuse(fd: number, opts: MountOptions): Promise<void> {
     fd,
   );
   if (code !== 0) throw kernelError('EIO', `mount ${opts.mountpoint} failed: ${stderr || `exit ${code}`}`);
+}
+
+/** The connection's device number ("0:39") from /proc/self/mountinfo; no access to the mount itself. */
+export function mountDevice(mountpoint: string): string | undefined {
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const f = line.split(' ');
+    if (f[4] !== undefined && unescapeMountField(f[4]) === mountpoint) return f[2];
+  }
+  return undefined;
+}
+
+/**
+ * INIT cannot raise readahead above what the kernel offers; the bdi knob can.
+ * Buffered sequential reads of large files need more than the default.
+ */
+export async function setReadahead(mountpoint: string, kb: number): Promise<void> {
+  const dev = mountDevice(mountpoint);
+  if (dev) await writeFile(`/sys/class/bdi/${dev}/read_ahead_kb`, `${kb}\n`);
 }
 
 /** Unmounts; falls back to a lazy unmount when the mount is busy. */

@@ -119,8 +119,10 @@ export const WRITE_OUT_SIZE = 8;
 export const IOCTL_OUT_SIZE = 16;
 export const DIRENT_HEADER_SIZE = 24;
 
-// Sizes of the data path, agreed at INIT: 1 MiB requests in 256 pages.
-export const MAX_WRITE = 1 << 20;
-export const MAX_PAGES = 256;
+// Sizes of the data path, agreed at INIT. 256 KiB requests: a 1 MiB O_DIRECT
+// read or write becomes 4 requests that the readers serve in parallel
+// (make bench: reads 0.66 → 0.78 and writes 0.50 → 0.60 of raw tmpfs vs 1 MiB requests).
+export const MAX_WRITE = 1 << 18;
+export const MAX_PAGES = 64;
 // A read of /dev/fuse needs room for the largest WRITE plus its headers.
 export const READ_BUFFER_SIZE = MAX_WRITE + 4096;

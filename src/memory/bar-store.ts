@@ -7,10 +7,14 @@ import { join } from 'node:path';
 import { isAlive } from '../proc.js';
 
 export interface BarBacking {
+  /** unique per backing file for the life of the daemon */
+  id: number;
   path: string;
   fd: number;
   size: number;
 }
+
+let nextBackingId = 1;
 
 export class BarStore {
   private readonly files = new Map<string, BarBacking>();
@@ -27,7 +31,7 @@ export class BarStore {
       const path = join(this.dir, key);
       const fd = openSync(path, 'w+', 0o600);
       ftruncateSync(fd, size);
-      b = { path, fd, size };
+      b = { id: nextBackingId++, path, fd, size };
       this.files.set(key, b);
     }
     return b;

@@ -16,6 +16,7 @@ export interface IoctlCall {
 
 /** A file whose bytes a worker thread can serve straight from a backing fd. */
 export interface FileBacking {
+  id: number;
   fd: number;
   offset: number;
   size: number;

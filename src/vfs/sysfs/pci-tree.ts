@@ -127,7 +127,7 @@ function addDeviceAttrs(ctx: PciSysfsContext, dir: DirNode, dev: PciDev): void {
       size: bar.size,
       backing: () => {
         const b = ctx.bars.get(dev.bdf, bar.index, bar.size);
-        return { fd: b.fd, offset: 0, size: bar.size, writable: true };
+        return { id: b.id, fd: b.fd, offset: 0, size: bar.size, writable: true };
       },
     });
   }
