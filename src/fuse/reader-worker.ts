@@ -24,6 +24,7 @@ const table = new HandleTable(tables);
 const req = Buffer.allocUnsafe(READ_BUFFER_SIZE);
 const reply = Buffer.allocUnsafe(OUT_HEADER_SIZE + MAX_WRITE);
 const windows = new WindowCache();
+const nap = new Int32Array(new SharedArrayBuffer(4));
 
 function send(len: number, error: number): void {
   reply.writeUInt32LE(len, 0);
@@ -113,6 +114,12 @@ function loop(): void {
       const code = (err as NodeJS.ErrnoException).code;
       // ENOENT: the request we were about to read was interrupted; read again.
       if (code === 'ENOENT' || code === 'EINTR' || code === 'EAGAIN') continue;
+      // EPERM: mount(2) has not attached the fd to a connection yet (readers start
+      // before mount(8) returns, so INIT is read as soon as it exists).
+      if (code === 'EPERM') {
+        Atomics.wait(nap, 0, 0, 2);
+        continue;
+      }
       // ENODEV: unmounted (or the connection was aborted): leave quietly.
       parentPort!.postMessage({ type: 'exit', code: code ?? 'unknown' });
       return;

@@ -65,9 +65,9 @@ export function mountTopology(topology?: string): Mount {
       if (mounted(mnt)) p2pemu('unmount', mnt);
       // last resort, so a failing test never leaves a mount behind
       if (mounted(mnt)) sh(`umount -l '${mnt}'`);
+      // Only our own daemon: pids get reused, so check its command line names our mount point.
       try {
-        process.kill(pid, 0);
-        process.kill(pid, 'SIGKILL');
+        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(mnt)) process.kill(pid, 'SIGKILL');
       } catch {
         /* gone */
       }
