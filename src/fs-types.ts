@@ -88,6 +88,12 @@ export interface StatfsResult {
 
 export type MaybePromise<T> = T | Promise<T>;
 
+/** What the session lets the filesystem do to open handles. */
+export interface SessionHooks {
+  /** stop serving an open handle from its backing: later READ/WRITE reach the filesystem */
+  dropBacking(handle: unknown): void;
+}
+
 /** Every method may throw a KernelError (or return a rejected promise); its errno becomes the reply. */
 export interface FuseFilesystem {
   lookup(parent: number, name: string, caller: Caller): Entry;
@@ -106,4 +112,8 @@ export interface FuseFilesystem {
   access(nodeid: number, mask: number, caller: Caller): void;
   statfs(): StatfsResult;
   ioctl(nodeid: number, handle: unknown, req: IoctlRequest, caller: Caller): MaybePromise<IoctlResult>;
+  /** After a READ served by the main thread: a backing the data path may use from now on. */
+  lateBacking?(handle: unknown): DirectBacking | undefined;
+  /** Called once by the session before the first request. */
+  bindSession?(hooks: SessionHooks): void;
 }

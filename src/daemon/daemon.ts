@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { TopologySpec } from '../config/spec.js';
 import { FuseSession } from '../fuse/session.js';
+import { mountDevice } from '../fuse/mount.js';
 import { removeStaleBarDirs } from '../memory/bar-store.js';
 import { formatDmesg } from '../model/klog.js';
 import { buildEmulatedHost, type EmulatedHost } from './emulated-host.js';
@@ -23,6 +24,26 @@ export interface DaemonOptions {
   log: Logger;
   /** fd to write "ready" (or "error …") to once the tree is served */
   readyFd: number | undefined;
+}
+
+/** Lets the tree and the BAR view reach the kernel's caches through the session's notifications. */
+function connectCaches(host: EmulatedHost, session: FuseSession, mountpoint: string, log: Logger): void {
+  const dev = mountDevice(mountpoint);
+  if (dev) {
+    const [major, minor] = dev.split(':').map(Number);
+    host.mount.dev = `${major!.toString(16).padStart(2, '0')}:${minor!.toString(16).padStart(2, '0')}`;
+  } else {
+    log.warn({ mountpoint }, 'mount device not found in /proc/self/mountinfo: allocate cannot size mappings');
+  }
+  host.vfs.invalidation = {
+    // ENOENT: the kernel had no such name cached, which is fine
+    entry: (parent, name) => void session.invalEntry(parent, name).catch(() => undefined),
+    inode: (ino) => session.invalInode(ino, 0, 0),
+  };
+  host.barView.pageCache = {
+    retrieve: (ino, offset, size) => session.retrieve(ino, offset, size).then((r) => r.data),
+    inval: (ino, offset, size) => session.invalInode(ino, offset, size),
+  };
 }
 
 export interface RunningDaemon {
@@ -57,6 +78,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     host.bars.destroy();
     throw err;
   }
+  connectCaches(host, session, mountpoint, log);
   writeRecord({
     pid: process.pid,
     mountpoint,

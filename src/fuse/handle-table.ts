@@ -54,6 +54,22 @@ export class HandleTable {
     return fh;
   }
 
+  /** Main thread: give an open handle a backing after the fact. */
+  setBacking(fh: number, backing: DirectBacking): void {
+    if (this.owners[fh] === undefined || this.backingFd(fh) >= 0) return;
+    this.floats[fh * 2] = backing.offset;
+    this.floats[fh * 2 + 1] = backing.size;
+    Atomics.store(this.ints, fh * INTS + 1, backing.writable ? FLAG_WRITABLE : 0);
+    Atomics.store(this.ints, fh * INTS + 2, backing.id);
+    Atomics.store(this.ints, fh * INTS, backing.fd);
+  }
+
+  /** Main thread: stop serving an open handle from its backing (a revoked allocation). */
+  dropBackingOf(handle: unknown): void {
+    const fh = this.owners.indexOf(handle);
+    if (fh > 0) Atomics.store(this.ints, fh * INTS, -1);
+  }
+
   handleOf(fh: number): unknown {
     return this.owners[fh];
   }

@@ -143,7 +143,18 @@ export const doOpen: Handler = (s, r) => {
 // fuse_read_in: fh, offset, size, read_flags, lock_owner, flags, padding
 export const doRead: Handler = (s, r) => {
   const fh = r.u64(0);
-  answer(s, r, () => s.fs.read(r.nodeid, s.handles.handleOf(fh), r.u64(8), r.u32(16), r.caller), (b) => b);
+  const handle = s.handles.handleOf(fh);
+  answer(
+    s,
+    r,
+    () => s.fs.read(r.nodeid, handle, r.u64(8), r.u32(16), r.caller),
+    (b) => {
+      // from now on the readers may serve this handle themselves
+      const late = s.fs.lateBacking?.(handle);
+      if (late) s.handles.setBacking(fh, late);
+      return b;
+    },
+  );
 };
 
 // fuse_write_in (40 bytes) then the data

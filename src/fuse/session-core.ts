@@ -28,6 +28,7 @@ export class FuseSessionCore {
     handles?: HandleTable,
   ) {
     this.handles = handles ?? new HandleTable();
+    fs.bindSession?.({ dropBacking: (handle) => this.handles.dropBackingOf(handle) });
     this.debug = log.isLevelEnabled('debug');
     log.on('level-change', () => (this.debug = log.isLevelEnabled('debug')));
   }

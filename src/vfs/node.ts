@@ -38,8 +38,8 @@ export interface DirNode extends NodeBase {
 export interface TextAttrNode extends NodeBase {
   kind: 'text';
   show?: () => string;
-  /** throws a KernelError for bad input, as the kernel's store returns an errno */
-  store?: (text: string, caller: Caller) => void;
+  /** throws a KernelError for bad input, as the kernel's store returns an errno; may wait (a removal) */
+  store?: (text: string, caller: Caller) => void | Promise<void>;
 }
 
 export interface BinAttrNode extends NodeBase {
@@ -49,6 +49,15 @@ export interface BinAttrNode extends NodeBase {
   write?: (offset: number, data: Buffer, caller: Caller) => number;
   /** when set, opens are served from this fd by the data path (mmap works too) */
   backing?: () => FileBacking;
+}
+
+/** Per-open state of a device node: what one open file reads, writes and releases. */
+export interface DeviceFile {
+  read?(offset: number, size: number, caller: Caller): Buffer | Promise<Buffer>;
+  write?(offset: number, data: Buffer, caller: Caller): number | Promise<number>;
+  release?(): void;
+  /** where the data path can serve this open file from; may appear after the first read */
+  backing?(): FileBacking | undefined;
 }
 
 export interface DeviceNode extends NodeBase {
@@ -62,6 +71,8 @@ export interface DeviceNode extends NodeBase {
   backing?: () => FileBacking;
   /** each LOOKUP yields a new node id, so every open gets its own page cache */
   freshPerLookup?: boolean;
+  /** per-open state; `ino` is the node id the kernel opened (fresh per lookup when freshPerLookup) */
+  openFile?: (caller: Caller, ino: number) => DeviceFile;
 }
 
 export interface SymlinkNode extends NodeBase {

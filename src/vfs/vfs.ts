@@ -11,11 +11,12 @@ import type {
   IoctlRequest,
   IoctlResult,
   OpenIntent,
+  SessionHooks,
   SetattrRequest,
   StatfsResult,
 } from '../fs-types.js';
 import type { Caller } from './caller.js';
-import { S_IFDIR, S_IFLNK, S_IFREG, type VNode } from './node.js';
+import { S_IFDIR, S_IFLNK, S_IFREG, type DeviceFile, type DirNode, type VNode } from './node.js';
 import type { InodeTable } from './tree.js';
 
 const O_ACCMODE = 3;
@@ -29,6 +30,13 @@ export const STATIC_TIMEOUT_S = 1;
 interface OpenText {
   node: VNode;
   text?: Buffer;
+  file?: DeviceFile;
+}
+
+/** How the tree tells the kernel's caches that something changed (set by the daemon). */
+export interface CacheInvalidation {
+  entry(parentIno: number, name: string): void;
+  inode(ino: number): Promise<void>;
 }
 
 export class Vfs implements FuseFilesystem {
@@ -36,7 +44,34 @@ export class Vfs implements FuseFilesystem {
   /** lookup counts of nodes created per lookup (fresh identities), released at FORGET */
   private readonly freshLookups = new Map<number, number>();
 
+  invalidation: CacheInvalidation | undefined;
+  private session: SessionHooks | undefined;
+  /** open handles of per-open device files, so a file can be revoked */
+  private readonly openFiles = new Map<DeviceFile, OpenText>();
+
   constructor(readonly table: InodeTable) {}
+
+  bindSession(hooks: SessionHooks): void {
+    this.session = hooks;
+  }
+
+  /** The data path stops serving this open file; its next reads and writes come to its own methods. */
+  revokeBacking(file: DeviceFile): void {
+    const h = this.openFiles.get(file);
+    if (h) this.session?.dropBacking(h);
+  }
+
+  /** Removes a subtree and drops the kernel's cached name for it. */
+  remove(node: VNode): void {
+    const parent = node.parent;
+    this.table.unlink(node);
+    if (parent) this.invalidation?.entry(parent.ino, node.name);
+  }
+
+  /** Links a node added after mounting and drops any cached negative lookup of its name. */
+  added(parent: DirNode, name: string): void {
+    this.invalidation?.entry(parent.ino, name);
+  }
 
   private attrOf(ino: number, n: VNode): Attr {
     const base = { ino, nlink: 1, uid: 0, gid: 0, rdev: 0, blksize: PAGE_SIZE, blocks: 0, mtimeMs: this.mountTimeMs };
@@ -131,6 +166,12 @@ export class Vfs implements FuseFilesystem {
         return { direct: true, handle: { node: n } };
       }
       case 'device': {
+        if (n.openFile) {
+          const file = n.openFile(_caller, nodeid);
+          const handle: OpenText = { node: n, file };
+          this.openFiles.set(file, handle);
+          return { backing: file.backing?.(), direct: n.direct, handle };
+        }
         if (n.backing) return { backing: n.backing(), direct: n.direct, handle: { node: n } };
         return { direct: n.direct, handle: { node: n } };
       }
@@ -151,6 +192,10 @@ export class Vfs implements FuseFilesystem {
         return n.read!(offset, Math.min(size, n.size - offset), caller);
       }
       case 'device':
+        if (h?.file) {
+          if (!h.file.read) throw kernelError('EINVAL', 'device does not support read');
+          return h.file.read(offset, size, caller);
+        }
         if (!n.read) throw kernelError('EINVAL', 'device does not support read');
         return n.read(offset, size, caller);
       default:
@@ -162,16 +207,21 @@ export class Vfs implements FuseFilesystem {
     const h = handle as OpenText | undefined;
     const n = h?.node ?? this.table.getOrThrow(nodeid);
     switch (n.kind) {
-      case 'text':
+      case 'text': {
         if (!n.store) throw kernelError('EACCES', 'attribute is read-only');
         // sysfs hands store() at most one page; a write at an offset still goes to store()
-        n.store(data.subarray(0, PAGE_SIZE - 1).toString('latin1'), caller);
-        return data.length;
+        const done = n.store(data.subarray(0, PAGE_SIZE - 1).toString('latin1'), caller);
+        return done instanceof Promise ? done.then(() => data.length) : data.length;
+      }
       case 'bin':
         if (!n.write) throw kernelError('EIO', 'attribute cannot be written');
         if (offset >= n.size) return 0;
         return n.write(offset, data.subarray(0, n.size - offset), caller);
       case 'device':
+        if (h?.file) {
+          if (!h.file.write) throw kernelError('EINVAL', 'device does not support write');
+          return h.file.write(offset, data, caller);
+        }
         if (!n.write) throw kernelError('EINVAL', 'device does not support write');
         return n.write(offset, data, caller);
       default:
@@ -183,7 +233,17 @@ export class Vfs implements FuseFilesystem {
 
   fsync(): void {}
 
-  release(): void {}
+  release(_nodeid: number, handle: unknown): void {
+    const file = (handle as OpenText | undefined)?.file;
+    if (!file) return;
+    this.openFiles.delete(file);
+    file.release?.();
+  }
+
+  /** A backing that appeared during a read (an allocation sized at its first fault). */
+  lateBacking(handle: unknown) {
+    return (handle as OpenText | undefined)?.file?.backing?.();
+  }
 
   opendir(nodeid: number): void {
     const n = this.table.getOrThrow(nodeid);

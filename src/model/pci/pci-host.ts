@@ -21,6 +21,17 @@ export class PciHost {
     }
   }
 
+  /** Forgets a removed function (pci_destroy_dev). */
+  remove(dev: PciDev): void {
+    const siblings = dev.upstream ? dev.upstream.children : dev.hostBridge.rootBusDevices;
+    const i = siblings.indexOf(dev);
+    if (i >= 0) siblings.splice(i, 1);
+    const j = this.devices.indexOf(dev);
+    if (j >= 0) this.devices.splice(j, 1);
+    this.byBdf.delete(dev.bdf);
+    if (this.byName.get(dev.name) === dev) this.byName.delete(dev.name);
+  }
+
   /** Devices sorted as for_each_pci_dev walks them: by domain, bus, devfn. */
   sorted(): PciDev[] {
     return [...this.devices].sort((a, b) => a.domain - b.domain || a.bus - b.bus || a.devfn - b.devfn);

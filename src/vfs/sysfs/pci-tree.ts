@@ -13,7 +13,9 @@ import {
 } from '../../model/pci/index.js';
 import type { BarStore } from '../../memory/bar-store.js';
 import { isPrivileged } from '../caller.js';
-import type { DirNode } from '../node.js';
+import type { DirNode, VNode } from '../node.js';
+import type { Vfs } from '../vfs.js';
+import type { DriverCore } from '../../model/drivers/index.js';
 import { pathOf, relativeTarget, type InodeTable } from '../tree.js';
 import { kstrtobool, kstrtoint, kstrtoul } from './kstrto.js';
 import { cpulistText, cpumaskText, modaliasText, parseCpulist, resourceText, ueventText } from './pci-format.js';
@@ -23,6 +25,8 @@ export interface PciSysfsContext {
   host: PciHost;
   klog: KernelLog;
   bars: BarStore;
+  /** bind/unbind/remove files appear when a driver core is given */
+  drivers?: DriverCore;
 }
 
 const hex = (n: number, w: number) => `0x${n.toString(16).padStart(w, '0')}`;
@@ -133,49 +137,127 @@ function addDeviceAttrs(ctx: PciSysfsContext, dir: DirNode, dev: PciDev): void {
   }
 }
 
-export function buildPciSysfs(ctx: PciSysfsContext): PciDirs {
-  const t = ctx.table;
-  const sys = t.dirs(t.root, 'sys');
-  const devices = t.dirs(sys, 'devices');
-  const busPci = t.dirs(sys, 'bus/pci');
-  const busDevices = t.dirs(busPci, 'devices');
-  const drivers = t.dirs(busPci, 'drivers');
-  const dirs: PciDirs = new Map();
+/**
+ * The PCI part of the tree, kept in step with the model: driver links follow
+ * bind/unbind, device directories go away on removal.
+ */
+export class PciSysfs {
+  readonly dirs: PciDirs = new Map();
+  private readonly busPci: DirNode;
+  private readonly busDevices: DirNode;
+  private readonly drivers: DirNode;
+  private readonly iommuGroups: DirNode | undefined;
 
-  const place = (dev: PciDev, parent: DirNode) => {
-    const dir = t.dir(parent, dev.bdf);
-    dirs.set(dev, dir);
-    addDeviceAttrs(ctx, dir, dev);
-    for (const child of dev.children) place(child, dir);
-  };
-  for (const hb of ctx.host.hostBridges) {
-    const hbDir = t.dir(devices, hb.dirName);
-    for (const dev of hb.rootBusDevices) place(dev, hbDir);
-  }
+  constructor(
+    private readonly ctx: PciSysfsContext,
+    private readonly vfs?: Vfs,
+  ) {
+    const t = ctx.table;
+    const sys = t.dirs(t.root, 'sys');
+    const devices = t.dirs(sys, 'devices');
+    this.busPci = t.dirs(sys, 'bus/pci');
+    this.busDevices = t.dirs(this.busPci, 'devices');
+    this.drivers = t.dirs(this.busPci, 'drivers');
+    this.iommuGroups = ctx.host.spec.iommu ? t.dirs(sys, 'kernel/iommu_groups') : undefined;
 
-  const iommuGroups = ctx.host.spec.iommu ? t.dirs(sys, 'kernel/iommu_groups') : undefined;
-  for (const dev of ctx.host.sorted()) {
-    const dir = dirs.get(dev)!;
-    const devPath = pathOf(dir);
-    t.symlink(busDevices, dev.bdf, relativeTarget(pathOf(busDevices), devPath));
-    t.symlink(dir, 'subsystem', relativeTarget(devPath, pathOf(busPci)));
-    if (dev.driver) {
-      const drv = (drivers.children.get(dev.driver) as DirNode | undefined) ?? t.dir(drivers, dev.driver);
-      t.symlink(drv, dev.bdf, relativeTarget(pathOf(drv), devPath));
-      t.symlink(dir, 'driver', relativeTarget(devPath, pathOf(drv)));
+    const place = (dev: PciDev, parent: DirNode) => {
+      const dir = t.dir(parent, dev.bdf);
+      this.dirs.set(dev, dir);
+      addDeviceAttrs(ctx, dir, dev);
+      if (ctx.drivers) t.text(dir, 'remove', 0o200, undefined, (text) => this.removeStore(dev, text));
+      for (const child of dev.children) place(child, dir);
+    };
+    for (const hb of ctx.host.hostBridges) {
+      const hbDir = t.dir(devices, hb.dirName);
+      for (const dev of hb.rootBusDevices) place(dev, hbDir);
     }
-    if (iommuGroups && dev.iommuGroup !== undefined) {
-      const name = String(dev.iommuGroup);
-      let g = iommuGroups.children.get(name) as DirNode | undefined;
-      if (!g) {
-        g = t.dir(iommuGroups, name);
-        t.dir(g, 'devices');
-        t.text(g, 'type', 0o644, () => 'DMA\n');
-      }
-      const gDevices = g.children.get('devices') as DirNode;
-      t.symlink(gDevices, dev.bdf, relativeTarget(pathOf(gDevices), devPath));
-      t.symlink(dir, 'iommu_group', relativeTarget(devPath, pathOf(g)));
+    for (const dev of ctx.host.sorted()) {
+      const dir = this.dirs.get(dev)!;
+      t.symlink(this.busDevices, dev.bdf, relativeTarget(pathOf(this.busDevices), pathOf(dir)));
+      t.symlink(dir, 'subsystem', relativeTarget(pathOf(dir), pathOf(this.busPci)));
+      if (dev.driver) this.linkDriver(dev);
+      if (this.iommuGroups && dev.iommuGroup !== undefined) this.linkIommuGroup(dev, this.iommuGroups);
     }
   }
-  return dirs;
+
+  /** sys/bus/pci/drivers/<name>, with its bind and unbind files. */
+  private driverDir(name: string): DirNode {
+    const existing = this.drivers.children.get(name) as DirNode | undefined;
+    if (existing) return existing;
+    const t = this.ctx.table;
+    const drv = t.dir(this.drivers, name);
+    const core = this.ctx.drivers;
+    if (core) {
+      const bdfOf = (text: string) => {
+        const dev = this.ctx.host.find(text.trim());
+        if (!dev || text.trim().length < 7) throw kernelError('ENODEV', `no device ${text.trim()}`);
+        return dev;
+      };
+      // kernel: bind_store() / unbind_store(), drivers/base/bus.c
+      t.text(drv, 'bind', 0o200, undefined, (text) => core.bind(bdfOf(text), name));
+      t.text(drv, 'unbind', 0o200, undefined, (text) => core.unbind(bdfOf(text), name));
+    }
+    this.vfs?.added(this.drivers, name);
+    return drv;
+  }
+
+  linkDriver(dev: PciDev): void {
+    const t = this.ctx.table;
+    const dir = this.dirs.get(dev)!;
+    const drv = this.driverDir(dev.driver!);
+    t.symlink(drv, dev.bdf, relativeTarget(pathOf(drv), pathOf(dir)));
+    t.symlink(dir, 'driver', relativeTarget(pathOf(dir), pathOf(drv)));
+    this.vfs?.added(drv, dev.bdf);
+    this.vfs?.added(dir, 'driver');
+  }
+
+  unlinkDriver(dev: PciDev, driver: string): void {
+    const dir = this.dirs.get(dev)!;
+    const drv = this.drivers.children.get(driver) as DirNode | undefined;
+    const back = drv?.children.get(dev.bdf);
+    if (back) this.remove(back);
+    const link = dir.children.get('driver');
+    if (link) this.remove(link);
+  }
+
+  private linkIommuGroup(dev: PciDev, groups: DirNode): void {
+    const t = this.ctx.table;
+    const dir = this.dirs.get(dev)!;
+    const name = String(dev.iommuGroup);
+    let g = groups.children.get(name) as DirNode | undefined;
+    if (!g) {
+      g = t.dir(groups, name);
+      t.dir(g, 'devices');
+      t.text(g, 'type', 0o644, () => 'DMA\n');
+    }
+    const gDevices = g.children.get('devices') as DirNode;
+    t.symlink(gDevices, dev.bdf, relativeTarget(pathOf(gDevices), pathOf(dir)));
+    t.symlink(dir, 'iommu_group', relativeTarget(pathOf(dir), pathOf(g)));
+  }
+
+  private remove(node: VNode): void {
+    if (this.vfs) this.vfs.remove(node);
+    else this.ctx.table.unlink(node);
+  }
+
+  // kernel: remove_store(), drivers/pci/pci-sysfs.c [618]
+  private async removeStore(dev: PciDev, text: string): Promise<void> {
+    if (kstrtoul(text) === 0) return;
+    await this.ctx.drivers!.remove(dev);
+  }
+
+  /** After the model removed a function: its directory and every link to it go. */
+  removed(dev: PciDev): void {
+    const dir = this.dirs.get(dev);
+    if (!dir) return;
+    const link = this.busDevices.children.get(dev.bdf);
+    if (link) this.remove(link);
+    if (this.iommuGroups && dev.iommuGroup !== undefined) {
+      const g = this.iommuGroups.children.get(String(dev.iommuGroup)) as DirNode | undefined;
+      const back = (g?.children.get('devices') as DirNode | undefined)?.children.get(dev.bdf);
+      if (back) this.remove(back);
+    }
+    if (dir.parent) this.remove(dir);
+    this.dirs.delete(dev);
+  }
 }

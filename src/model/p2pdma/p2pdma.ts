@@ -1,0 +1,267 @@
+// The P2PDMA subsystem of one emulated host: registration of P2P memory,
+// publish, find, distance, map type (cached), in-kernel and userspace
+// allocations, and teardown, in the order of drivers/pci/p2pdma.c [PCI-NEXT].
+
+import { kernelError } from '../../errno.js';
+import { KERN_INFO, type KernelLog } from '../klog.js';
+import { DevPagemap, MemoryType } from '../mm/pgmap.js';
+import { PAGE_SIZE, type PoolAllocation } from '../mm/gen-pool.js';
+import { devPrefix, type PciDev, type PciHost } from '../pci/index.js';
+import { calcMapTypeAndDist, MapType, type MapTrace } from './map-type.js';
+import { mapTypesIdx, P2pdmaProvider } from './provider.js';
+
+/** memremap_compat_align() on x86_64: the memory-hotplug sub-section */
+export const SUBSECTION_SIZE = 2 * 1024 * 1024;
+
+export interface P2pAllocation {
+  id: number;
+  provider: P2pdmaProvider;
+  pgmap: DevPagemap;
+  /** CPU physical address */
+  addr: number;
+  busAddr: number;
+  size: number;
+  /** BAR and byte offset in the BAR where the allocation starts */
+  bar: number;
+  barOffset: number;
+  owner: { pid: number; comm: string };
+  /** the allocation's pages were zapped by a removal */
+  revoked: boolean;
+}
+
+export interface ProviderEvents {
+  /** pci_p2pdma_setup_pool() created the p2pmem group */
+  poolCreated?(provider: P2pdmaProvider): void;
+  /** pci_p2pdma_unmap_mappings(): allocate goes away and user mappings are zapped */
+  unmapMappings?(provider: P2pdmaProvider, allocations: P2pAllocation[]): void | Promise<void>;
+  /** pci_p2pdma_release(): the p2pmem group goes away */
+  released?(provider: P2pdmaProvider): void;
+}
+
+let nextAllocationId = 1;
+
+export class P2pdmaSubsystem {
+  private readonly providers = new Map<PciDev, P2pdmaProvider>();
+  readonly allocations = new Map<number, P2pAllocation>();
+  events: ProviderEvents = {};
+  /** tie-break for pci_p2pmem_find_many (the kernel uses get_random_u32_below) */
+  random: (n: number) => number = (n) => Math.floor(Math.random() * n);
+
+  constructor(
+    readonly host: PciHost,
+    readonly klog: KernelLog,
+  ) {}
+
+  providerOf(dev: PciDev): P2pdmaProvider | undefined {
+    const p = this.providers.get(dev);
+    return p && !p.released ? p : undefined;
+  }
+
+  allProviders(): P2pdmaProvider[] {
+    return [...this.providers.values()].filter((p) => !p.released);
+  }
+
+  // kernel: pcim_p2pdma_init() + pci_p2pdma_setup_pool()
+  private setupPool(dev: PciDev): P2pdmaProvider {
+    let p = this.providerOf(dev);
+    if (!p) {
+      p = new P2pdmaProvider(dev);
+      this.providers.set(dev, p);
+      this.events.poolCreated?.(p);
+    }
+    return p;
+  }
+
+  // kernel: pci_p2pdma_add_resource(), drivers/pci/p2pdma.c [PCI-NEXT]
+  addResource(dev: PciDev, barIndex: number, size: number, offset: number): void {
+    const bar = dev.bars.find((b) => b.index === barIndex);
+    if (!bar) throw kernelError('EINVAL', `${dev.bdf}: BAR ${barIndex} is not a memory BAR`);
+    if (offset >= bar.size) throw kernelError('EINVAL', `${dev.bdf}: offset ${offset} beyond BAR ${barIndex}`);
+    const len = size === 0 ? bar.size - offset : size;
+    if (offset + len > bar.size) throw kernelError('EINVAL', `${dev.bdf}: ${len} bytes at ${offset} do not fit BAR ${barIndex}`);
+    const start = bar.start + offset;
+    // arch_add_memory() refuses ranges that are not sub-section aligned
+    if (start % SUBSECTION_SIZE !== 0 || len % SUBSECTION_SIZE !== 0) {
+      const pfn = (a: number) => `0x${Math.floor(a / PAGE_SIZE).toString(16)}`;
+      this.klog.log(KERN_INFO, `WARNING: Misaligned __add_pages start: ${pfn(start)} end: ${pfn(start + len - 1)}`);
+      throw kernelError('EINVAL', `${dev.bdf}: P2P range is not 2 MiB aligned`);
+    }
+    const p = this.setupPool(dev);
+    const pgmap = new DevPagemap(MemoryType.MEMORY_DEVICE_PCI_P2PDMA, start, len, barIndex, offset);
+    p.pgmaps.push(pgmap);
+    // bus offset 0: CPU and PCI bus addresses are the same on x86
+    p.pool.addChunk(start, start, len, pgmap);
+    this.klog.log(KERN_INFO, `${devPrefix(dev)}added peer-to-peer DMA memory 0x${start.toString(16)}-0x${(start + len - 1).toString(16)}`);
+  }
+
+  // kernel: pci_p2pmem_publish()
+  publish(dev: PciDev, publish: boolean): void {
+    const p = this.providerOf(dev);
+    if (p) p.published = publish;
+  }
+
+  // kernel: pci_has_p2pmem()
+  hasP2pmem(dev: PciDev): boolean {
+    const p = this.providerOf(dev);
+    return p !== undefined && p.pool.chunks.length > 0 && p.published;
+  }
+
+  /** calc_map_type_and_dist with the cache store the kernel does after every computation. */
+  private calc(provider: PciDev, client: PciDev, verbose: boolean): MapTrace {
+    const t = calcMapTypeAndDist(provider, client, verbose, { cpu: this.host.spec.cpu, klog: this.klog });
+    // results are cached only when the provider has p2pdma state (§11.7)
+    this.providerOf(provider)?.mapTypes.set(mapTypesIdx(client), t.mapType);
+    return t;
+  }
+
+  // kernel: pci_p2pdma_distance_many()
+  distanceMany(provider: PciDev, clients: PciDev[], verbose: boolean): number {
+    if (clients.length === 0) return -1;
+    let total = 0;
+    let notSupported = false;
+    for (const c of clients) {
+      const t = this.calc(provider, c, verbose);
+      if (t.mapType === MapType.NOT_SUPPORTED) {
+        notSupported = true;
+        if (!verbose) break;
+      }
+      total += t.dist;
+    }
+    return notSupported ? -1 : total;
+  }
+
+  // kernel: pci_p2pmem_find_many()
+  findMany(clients: PciDev[]): PciDev | undefined {
+    let best: PciDev[] = [];
+    let bestDist = Infinity;
+    for (const dev of this.host.sorted()) {
+      if (!this.hasP2pmem(dev)) continue;
+      const d = this.distanceMany(dev, clients, false);
+      if (d < 0 || d > bestDist) continue;
+      if (d < bestDist) best = [];
+      bestDist = d;
+      if (best.length < PAGE_SIZE / 8) best.push(dev);
+    }
+    return best.length ? best[this.random(best.length)] : undefined;
+  }
+
+  // kernel: pci_p2pdma_map_type()
+  /** The map type the DMA path uses: cached per (provider, client); computed verbosely on first use. */
+  mapType(provider: PciDev, client: PciDev | undefined): MapType {
+    const p = this.providerOf(provider);
+    if (!p || !client) return MapType.NOT_SUPPORTED;
+    const cached = p.mapTypes.get(mapTypesIdx(client));
+    if (cached !== undefined) return cached;
+    return this.calc(provider, client, true).mapType;
+  }
+
+  private takePages(p: P2pdmaProvider, size: number, owner: { pid: number; comm: string }): P2pAllocation {
+    const a: PoolAllocation<DevPagemap> | undefined = p.pool.alloc(size);
+    if (!a) {
+      p.counters.failedNoMemory++;
+      throw kernelError('ENOMEM', `${p.dev.bdf}: no ${size} bytes of P2P memory left (${p.pool.avail} available)`);
+    }
+    const pgmap = a.chunk.owner;
+    if (!pgmap.tryGetLive(a.size / PAGE_SIZE)) {
+      p.pool.free(a.addr, a.size);
+      p.counters.failedNoDevice++;
+      throw kernelError('ENODEV', `${p.dev.bdf} is going away`);
+    }
+    const alloc: P2pAllocation = {
+      id: nextAllocationId++,
+      provider: p,
+      pgmap,
+      addr: a.addr,
+      busAddr: a.busAddr,
+      size: a.size,
+      bar: pgmap.bar,
+      barOffset: pgmap.barOffset + (a.addr - pgmap.start),
+      owner,
+      revoked: false,
+    };
+    this.allocations.set(alloc.id, alloc);
+    p.counters.allocations++;
+    p.counters.bytesAllocated += a.size;
+    return alloc;
+  }
+
+  // kernel: p2pmem_alloc_mmap(), drivers/pci/p2pdma.c [PCI-NEXT]
+  /** One userspace mapping of p2pmem/allocate: a new allocation, one page reference per page. */
+  allocMmap(dev: PciDev, req: { len: number; pgoff: number; shared: boolean; pid: number; comm: string }): P2pAllocation {
+    const p = this.providerOf(dev);
+    if (!req.shared) {
+      if (p) p.counters.failedPrivate++;
+      this.klog.log(KERN_INFO, `${devPrefix(dev)}${req.comm}: fail, attempted private mapping`);
+      throw kernelError('EINVAL', 'allocate needs a MAP_SHARED mapping');
+    }
+    if (req.pgoff !== 0) {
+      if (p) p.counters.failedOffset++;
+      this.klog.log(KERN_INFO, `${devPrefix(dev)}${req.comm}: fail, attempted mapping with non-zero offset`);
+      throw kernelError('EINVAL', 'allocate must be mapped at offset 0');
+    }
+    if (!p) throw kernelError('ENODEV', `${dev.bdf} has no P2P memory`);
+    return this.takePages(p, req.len, { pid: req.pid, comm: req.comm });
+  }
+
+  /** The pages of a userspace allocation are freed (munmap, exit, or zapped by a removal). */
+  freeMmap(alloc: P2pAllocation): void {
+    if (!this.allocations.delete(alloc.id)) return;
+    const p = alloc.provider;
+    p.pool.free(alloc.addr, alloc.size);
+    p.counters.frees++;
+    // kernel: p2pdma_folio_free() drops one pgmap reference per page
+    alloc.pgmap.put(alloc.size / PAGE_SIZE);
+  }
+
+  // kernel: pci_alloc_p2pmem() / pci_free_p2pmem(): one reference per allocation
+  allocKernel(dev: PciDev, size: number): P2pAllocation | undefined {
+    const p = this.providerOf(dev);
+    if (!p) return undefined;
+    const a = p.pool.alloc(size);
+    if (!a) return undefined;
+    if (!a.chunk.owner.tryGetLive(1)) {
+      p.pool.free(a.addr, a.size);
+      return undefined;
+    }
+    const alloc: P2pAllocation = {
+      id: nextAllocationId++,
+      provider: p,
+      pgmap: a.chunk.owner,
+      addr: a.addr,
+      busAddr: a.busAddr,
+      size: a.size,
+      bar: a.chunk.owner.bar,
+      barOffset: a.chunk.owner.barOffset + (a.addr - a.chunk.owner.start),
+      owner: { pid: 0, comm: 'kernel' },
+      revoked: false,
+    };
+    this.allocations.set(alloc.id, alloc);
+    return alloc;
+  }
+
+  freeKernel(alloc: P2pAllocation): void {
+    if (!this.allocations.delete(alloc.id)) return;
+    alloc.provider.pool.free(alloc.addr, alloc.size);
+    alloc.pgmap.put(1);
+  }
+
+  /**
+   * Driver unbind or device removal, in devm order: pci_p2pdma_unmap_mappings()
+   * (allocate disappears, user mappings are zapped and their pages freed), then
+   * memunmap_pages() waits for the remaining references (kernel allocations,
+   * pinned pages), then pci_p2pdma_release() drops the state.
+   */
+  async teardown(dev: PciDev): Promise<void> {
+    const p = this.providerOf(dev);
+    if (!p) return;
+    const user = [...this.allocations.values()].filter((a) => a.provider === p && a.owner.pid !== 0);
+    for (const a of user) a.revoked = true;
+    await this.events.unmapMappings?.(p, user);
+    for (const a of user) this.freeMmap(a);
+    await Promise.all(p.pgmaps.map((m) => m.kill()));
+    p.released = true;
+    p.mapTypes.clear();
+    p.pool.destroy();
+    this.events.released?.(p);
+  }
+}

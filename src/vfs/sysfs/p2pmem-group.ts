@@ -1,0 +1,151 @@
+// /sys/bus/pci/devices/<BDF>/p2pmem/: size, available, published and the
+// allocate file (kernel-facts §1.2–§1.4). Each open of allocate is its own
+// node (fresh per lookup), sized at its first page fault from /proc/TID/maps,
+// allocated from the pool then, and freed at RELEASE, after the last munmap.
+
+import { kernelError, KernelError } from '../../errno.js';
+import type { BarStore } from '../../memory/bar-store.js';
+import type { BarView, MappedRange } from '../../memory/bar-view.js';
+import { preadSync, pwriteSync } from '../../memory/fd-io.js';
+import type { P2pAllocation, P2pdmaProvider, P2pdmaSubsystem } from '../../model/p2pdma/index.js';
+import { commOf, currentSyscall, fileMappings, tgidOf } from '../../proc.js';
+import type { Caller } from '../caller.js';
+import type { DeviceFile, DirNode, FileBacking } from '../node.js';
+import type { InodeTable } from '../tree.js';
+import type { Vfs } from '../vfs.js';
+
+/** the size the kernel's bin attribute declares, so that tools checking mmap length against it do not refuse */
+export const ALLOCATE_FILE_SIZE = 2 ** 40;
+const PAGE = 4096;
+// read(2)/pread64(2)/readv/preadv: a read of allocate that is not a page fault
+const READ_SYSCALLS = new Set([0, 17, 19, 295, 327]);
+
+export interface P2pmemContext {
+  table: InodeTable;
+  vfs: Vfs;
+  p2pdma: P2pdmaSubsystem;
+  bars: BarStore;
+  barView: BarView;
+  /** the mount's device as /proc/PID/maps prints it ("00:27"), known once mounted */
+  mountDev: () => string | undefined;
+  onEvent?: (msg: string, fields: Record<string, unknown>) => void;
+}
+
+/** One open of allocate: unsized until its first fault. */
+export class AllocateFile implements DeviceFile {
+  alloc: P2pAllocation | undefined;
+  private failed: KernelError | undefined;
+  private range: MappedRange | undefined;
+
+  constructor(
+    private readonly ctx: P2pmemContext,
+    private readonly provider: P2pdmaProvider,
+    readonly ino: number,
+  ) {}
+
+  private barSize(): number {
+    return this.provider.dev.bars.find((b) => b.index === this.alloc!.bar)!.size;
+  }
+
+  // kernel: p2pmem_alloc_mmap(), drivers/pci/p2pdma.c [PCI-NEXT]
+  // differs: FUSE sends nothing at mmap(); the mapping is found and the pool allocated at the first fault
+  private sizeAtFirstFault(caller: Caller): P2pAllocation {
+    if (this.failed) throw this.failed;
+    const dev = this.ctx.mountDev();
+    const maps = dev ? fileMappings(caller.pid, dev, this.ino) : [];
+    if (maps.length === 0) {
+      const sc = currentSyscall(caller.pid);
+      // only mmap is implemented for allocate
+      throw kernelError('EIO', sc !== undefined && READ_SYSCALLS.has(sc) ? 'allocate supports only mmap' : 'no mapping of this allocate file');
+    }
+    // one mapping per open is the normal case; with several, the largest decides
+    const m = maps.reduce((a, b) => (b.end - b.start > a.end - a.start ? b : a));
+    const comm = commOf(caller.pid);
+    try {
+      this.alloc = this.ctx.p2pdma.allocMmap(this.provider.dev, {
+        len: m.end - m.start,
+        pgoff: m.offset / PAGE,
+        shared: m.perms[3] === 's',
+        pid: tgidOf(caller.pid),
+        comm,
+      });
+    } catch (err) {
+      if (!(err instanceof KernelError)) throw err;
+      // the kernel would have failed mmap() itself; here the process gets SIGBUS at first touch
+      this.failed = kernelError('EIO', `mmap of allocate refused (${err.code}): ${err.message}`);
+      this.ctx.onEvent?.('allocate mmap refused', { provider: this.provider.dev.bdf, pid: caller.pid, comm, errno: err.code });
+      throw this.failed;
+    }
+    this.range = { ino: this.ino, bdf: this.provider.dev.bdf, bar: this.alloc.bar, barOffset: this.alloc.barOffset, size: this.alloc.size };
+    this.ctx.barView.ranges.add(this.range);
+    return this.alloc;
+  }
+
+  backing(): FileBacking | undefined {
+    if (!this.alloc || this.alloc.revoked) return undefined;
+    const b = this.ctx.bars.get(this.provider.dev.bdf, this.alloc.bar, this.barSize());
+    return { id: b.id, fd: b.fd, offset: this.alloc.barOffset, size: this.alloc.size, writable: true };
+  }
+
+  read(offset: number, size: number, caller: Caller): Buffer {
+    const a = this.alloc ?? this.sizeAtFirstFault(caller);
+    // zapped by a removal: the next touch is a SIGBUS, as after kernfs removed the file
+    if (a.revoked) throw kernelError('EIO', 'allocation was revoked');
+    const n = Math.max(0, Math.min(size, a.size - offset));
+    const out = Buffer.alloc(n);
+    if (n > 0) preadSync(this.backing()!.fd, out, a.barOffset + offset);
+    return out;
+  }
+
+  write(offset: number, data: Buffer): number {
+    const a = this.alloc;
+    if (!a || a.revoked) throw kernelError('EIO', 'allocation is gone');
+    const n = Math.max(0, Math.min(data.length, a.size - offset));
+    if (n > 0) pwriteSync(this.backing()!.fd, data.subarray(0, n), a.barOffset + offset);
+    return n;
+  }
+
+  /** The removal path: no more data path, cached pages dropped; the pool range is freed by the model. */
+  async revoke(): Promise<void> {
+    this.ctx.vfs.revokeBacking(this);
+    if (this.range) this.ctx.barView.ranges.delete(this.range);
+    await this.ctx.vfs.invalidation?.inode(this.ino).catch(() => undefined);
+  }
+
+  release(): void {
+    if (this.range) this.ctx.barView.ranges.delete(this.range);
+    if (this.alloc && !this.alloc.revoked) this.ctx.p2pdma.freeMmap(this.alloc);
+  }
+}
+
+/** The allocate files open per provider, for revocation on removal. */
+export type OpenAllocations = Map<P2pdmaProvider, Set<AllocateFile>>;
+
+export function addP2pmemGroup(ctx: P2pmemContext, deviceDir: DirNode, provider: P2pdmaProvider, open: OpenAllocations): DirNode {
+  const t = ctx.table;
+  const dir = t.dir(deviceDir, 'p2pmem');
+  t.text(dir, 'size', 0o444, () => `${provider.pool.size}\n`);
+  t.text(dir, 'available', 0o444, () => `${provider.pool.avail}\n`);
+  t.text(dir, 'published', 0o444, () => `${provider.published ? 1 : 0}\n`);
+  const files = new Set<AllocateFile>();
+  open.set(provider, files);
+  t.device(dir, {
+    name: 'allocate',
+    mode: 0o660,
+    direct: false,
+    size: () => ALLOCATE_FILE_SIZE,
+    freshPerLookup: true,
+    openFile: (_caller, ino) => {
+      const f = new AllocateFile(ctx, provider, ino);
+      files.add(f);
+      const release = f.release.bind(f);
+      f.release = () => {
+        files.delete(f);
+        release();
+      };
+      return f;
+    },
+  });
+  return dir;
+}
+
