@@ -3,23 +3,26 @@
 import { DEFAULT_TOPOLOGY_YAML } from '../config/default-topology.js';
 import { loadTopology } from '../config/parse-topology.js';
 import { TopologyError } from '../config/topology-error.js';
-import { enumerate } from '../model/pci/index.js';
+import { bootHostModel } from '../model/host-model.js';
+import { formatMatrix } from './p2p-format.js';
 import { parse } from './args.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 import { formatDot, formatJson, formatTree } from './topo-format.js';
 
-export const TOPO_USAGE = `usage: p2pemu topo [--topology FILE] [--format tree|dot|json] [--dump-default]
+export const TOPO_USAGE = `usage: p2pemu topo [--topology FILE] [--format tree|dot|json] [--matrix] [--dump-default]
 
 Prints the PCI tree of a topology (default: the embedded one) with bus
 numbers, ACS control bits, large BARs, CMBs and drivers.
   --format dot     a Graphviz picture (p2pemu topo --format dot | dot -Tpng > t.png)
   --format json    machine-readable, with assigned BDFs and addresses
+  --matrix         map type and distance of every provider/client pair
+                   (like nvidia-smi topo -m); p2pemu explain shows why
   --dump-default   print the embedded default topology YAML, to start your own`;
 
 export async function topoCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(
     argv,
-    { topology: { type: 'string' }, format: { type: 'string' }, 'dump-default': { type: 'boolean' } },
+    { topology: { type: 'string' }, format: { type: 'string' }, matrix: { type: 'boolean' }, 'dump-default': { type: 'boolean' } },
     TOPO_USAGE,
   );
   if (values.help) {
@@ -33,13 +36,18 @@ export async function topoCommand(argv: string[]): Promise<number> {
   }
   const format = values.format ?? 'tree';
   if (!['tree', 'dot', 'json'].includes(format)) throw new CliError(`--format must be tree, dot or json, not ${format}`, EXIT_USAGE);
-  let host;
+  let model;
   try {
-    host = enumerate(loadTopology(values.topology));
+    model = bootHostModel(loadTopology(values.topology));
   } catch (err) {
     if (err instanceof TopologyError) throw new CliError(err.message, EXIT_USAGE);
     throw err;
   }
+  if (values.matrix) {
+    process.stdout.write(formatMatrix(model));
+    return 0;
+  }
+  const host = model.pci;
   process.stdout.write(format === 'dot' ? formatDot(host) : format === 'json' ? formatJson(host) : formatTree(host));
   return 0;
 }

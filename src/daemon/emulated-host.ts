@@ -6,10 +6,11 @@
 import type { TopologySpec } from '../config/spec.js';
 import { BarStore } from '../memory/bar-store.js';
 import { BarView } from '../memory/bar-view.js';
-import { DriverCore, probeAll } from '../model/drivers/index.js';
-import { KernelLog } from '../model/klog.js';
-import { P2pdmaSubsystem, type P2pdmaProvider } from '../model/p2pdma/index.js';
-import { enumerate, type PciHost } from '../model/pci/index.js';
+import type { DriverCore } from '../model/drivers/index.js';
+import { bootHostModel } from '../model/host-model.js';
+import type { KernelLog } from '../model/klog.js';
+import type { P2pdmaProvider, P2pdmaSubsystem } from '../model/p2pdma/index.js';
+import type { PciHost } from '../model/pci/index.js';
 import {
   addP2pmemGroup,
   buildDebugfs,
@@ -39,11 +40,7 @@ export interface EmulatedHost {
 }
 
 export function buildEmulatedHost(spec: TopologySpec, barDir: string): EmulatedHost {
-  const klog = new KernelLog();
-  const pci = enumerate(spec, klog);
-  const p2pdma = new P2pdmaSubsystem(pci, klog);
-  probeAll(pci, p2pdma, klog);
-  const drivers = new DriverCore(pci, p2pdma, klog);
+  const { klog, pci, p2pdma, drivers } = bootHostModel(spec);
   const bars = new BarStore(barDir);
   const barView = new BarView(bars);
   const table = new InodeTable();

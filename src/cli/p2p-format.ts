@@ -1,0 +1,83 @@
+// P2P views of a topology: the provider × client matrix (like nvidia-smi topo
+// -m) and the step-by-step explanation of one pair's decision.
+
+import { acsText } from './topo-format.js';
+import { calcMapTypeAndDist, MAP_TYPE_NAMES, MapType, type MapTrace } from '../model/p2pdma/index.js';
+import type { HostModel } from '../model/host-model.js';
+import { readAcsCtrl, type PciDev } from '../model/pci/index.js';
+
+const SHORT: Record<number, string> = {
+  [MapType.BUS_ADDR]: 'BUS',
+  [MapType.THRU_HOST_BRIDGE]: 'HB',
+  [MapType.NOT_SUPPORTED]: 'NO',
+};
+
+export function clientsOf(m: HostModel): PciDev[] {
+  return m.pci.sorted().filter((d) => !d.isBridge && d.role !== 'host_bridge');
+}
+
+export function formatMatrix(m: HostModel): string {
+  const providers = m.p2pdma.allProviders().map((p) => p.dev).sort((a, b) => a.bdf.localeCompare(b.bdf));
+  const clients = clientsOf(m);
+  if (providers.length === 0) return 'no device registers P2P memory in this topology\n';
+  const cpu = m.pci.spec.cpu;
+  const label = (d: PciDev) => `${d.name} ${d.bdf.slice(5)}`;
+  const w0 = Math.max(...clients.map((c) => label(c).length), 'client \\ provider'.length);
+  const cols = providers.map((p) => Math.max(label(p).length, 8));
+  const lines = [
+    ['client \\ provider'.padEnd(w0), ...providers.map((p, i) => label(p).padEnd(cols[i]!))].join('  '),
+  ];
+  for (const c of clients) {
+    const cells = providers.map((p, i) => {
+      const t = calcMapTypeAndDist(p, c, false, { cpu });
+      const text = p === c ? `SELF(${t.dist})` : `${SHORT[t.mapType]}(${t.dist})`;
+      return text.padEnd(cols[i]!);
+    });
+    lines.push([label(c).padEnd(w0), ...cells].join('  ').trimEnd());
+  }
+  lines.push(
+    '',
+    'BUS(n)  PCI_P2PDMA_MAP_BUS_ADDR: switch-local, bus addresses, distance n',
+    'HB(n)   PCI_P2PDMA_MAP_THRU_HOST_BRIDGE: through a whitelisted host bridge (or an AMD Zen CPU)',
+    'NO(n)   PCI_P2PDMA_MAP_NOT_SUPPORTED: DMA mapping fails (EREMOTEIO)',
+    'SELF(n) the provider is the client',
+  );
+  return lines.join('\n') + '\n';
+}
+
+function chainText(devs: string[], m: HostModel, t: MapTrace, stopAt: string | undefined): string {
+  const out: string[] = [];
+  for (const bdf of devs) {
+    const d = m.pci.find(bdf)!;
+    const ctrl = readAcsCtrl(d);
+    const redirect = t.acsRedirect.some((x) => x.bdf === bdf);
+    const acs = ctrl === undefined ? '' : ` [${acsText(ctrl)}${redirect ? ': redirects' : ''}]`;
+    out.push(`${bdf} ${d.name}${acs}`);
+    if (bdf === stopAt) break;
+  }
+  return out.join(' → ');
+}
+
+export function formatExplain(m: HostModel, client: PciDev, provider: PciDev): string {
+  const cpu = m.pci.spec.cpu;
+  const t = calcMapTypeAndDist(provider, client, true, { cpu });
+  const lines = [
+    `client:   ${client.name} ${client.bdf} (${client.role})`,
+    `provider: ${provider.name} ${provider.bdf} (${provider.role})${m.p2pdma.providerOf(provider) ? '' : '  note: this device registers no P2P memory'}`,
+    '',
+    `provider path: ${chainText(t.providerChain, m, t, t.common)}`,
+    `client path:   ${chainText(t.clientChain, m, t, t.common)}`,
+  ];
+  if (t.common) {
+    lines.push(`nearest common upstream: ${t.common} ${m.pci.find(t.common)!.name}; distance ${t.dist}`);
+    if (t.acsRedirect.length === 0) lines.push('ACS: no node up to the common one redirects (RR/CR/EC clear) → bus addresses');
+    else lines.push(`ACS: redirect (RR, CR or EC) set on ${t.acsRedirect.map((x) => x.bdf).join(', ')} → traffic goes up to the host bridge`);
+  } else {
+    lines.push(`no common upstream bridge (the paths meet only at the host bridge); distance ${t.dist} = ${t.providerChain.length} + ${t.clientChain.length}; ACS is not looked at`);
+  }
+  if (t.hostBridge) lines.push(`host bridge: ${t.hostBridge.rule === 'cpu' ? 'CPU rule: ' : t.hostBridge.rule === 'whitelist' ? 'whitelist: ' : 'refused: '}${t.hostBridge.detail}`);
+  lines.push('', `result: ${MAP_TYPE_NAMES[t.mapType]}, distance ${t.dist}`);
+  lines.push('', 'kernel log of the first DMA mapping of this pair (pci_p2pdma_map_type, verbose):');
+  lines.push(...(t.logLines.length ? t.logLines.map((l) => `  ${l}`) : ['  (nothing: this path logs no warning)']));
+  return lines.join('\n') + '\n';
+}
