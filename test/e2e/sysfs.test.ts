@@ -88,7 +88,7 @@ describe.skipIf(!isRoot)('attribute text is byte-exact', () => {
   test('links: bus/pci/devices into the nested device tree, driver and subsystem relative to it', () => {
     expect(sh(`readlink '${dev('0000:03:00.0')}'`).stdout).toBe('../../../devices/pci0000:00/0000:00:01.0/0000:01:00.0/0000:02:00.0/0000:03:00.0\n');
     expect(sh(`readlink '${dev('0000:03:00.0', 'driver')}'`).stdout).toBe('../../../../../../bus/pci/drivers/nvme\n');
-    expect(sh(`ls '${m.sysfs}/drivers/nvme'`).stdout.split('\n').filter(Boolean)).toEqual(['0000:03:00.0', '0000:04:00.0', '0000:06:00.0']);
+    expect(sh(`ls '${m.sysfs}/drivers/nvme'`).stdout.split('\n').filter(Boolean)).toEqual(['0000:03:00.0', '0000:04:00.0', '0000:06:00.0', 'bind', 'unbind']);
     expect(sh(`cat '${m.sysfs}/drivers/mlx5_core/0000:82:00.0/vendor'`).stdout).toBe('0x15b3\n');
   });
 });
