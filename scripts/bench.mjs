@@ -74,6 +74,23 @@ try {
   const bRaw = timeBest(`dd if='${raw}' of=/dev/null bs=1M count=${count} status=none`);
   record('seq 1MiB buffered read, 1 GiB through the mount', 1 / bServed, 'GiB/s', 1 / bRaw);
 
+  // allocate: first touch and second pass of a 256 MiB mapping, against anonymous shared memory
+  const touch = join(dir, 'touch');
+  sh(`gcc -O2 -o '${touch}' '${join(ROOT, 'scripts/bench/touch.c')}'`);
+  const allocate = join(mnt, 'sys/bus/pci/devices/0000:01:00.0/p2pmem/allocate');
+  const passes = (target) => {
+    let best = [Infinity, Infinity];
+    for (let i = 0; i < RUNS; i++) {
+      const [a, b] = sh(`'${touch}' '${target}' 256`).trim().split(' ').map(Number);
+      best = [Math.min(best[0], a), Math.min(best[1], b)];
+    }
+    return best;
+  };
+  const [allocFirst, allocSecond] = passes(allocate);
+  const [anonFirst, anonSecond] = passes('anon');
+  record('allocate 256 MiB mapping: first touch', 0.25 / allocFirst, 'GiB/s', 0.25 / anonFirst);
+  record('allocate 256 MiB mapping: second pass', 0.25 / allocSecond, 'GiB/s', 0.25 / anonSecond);
+
   const entries = Number(sh(`find '${mnt}' | wc -l`).trim());
   record(`find MNT | wc -l (${entries} entries)`, timeBest(`find '${mnt}' | wc -l`) * 1000, 'ms', null);
   const lspci = `lspci -A linux-sysfs -O sysfs.path='${mnt}/sys/bus/pci' -vvv > /dev/null 2>&1`;
@@ -88,10 +105,47 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const pad = (s, n) => String(s).padEnd(n);
-console.log(`${pad('figure', 52)} ${pad('value', 12)} ${pad('baseline', 12)} ratio`);
-for (const r of results) {
-  console.log(`${pad(r.name, 52)} ${pad(`${r.value} ${r.unit}`, 12)} ${pad(r.baseline === null ? '-' : `${r.baseline} ${r.unit}`, 12)} ${r.ratio ?? '-'}`);
+// Mount cost of a big host: 8 accelerators with 128 GiB BARs each, all P2P memory.
+{
+  const big = mkdtempSync(join(tmpdir(), 'p2pemu-bench-big-'));
+  const bigMnt = join(big, 'mnt');
+  sh(`mkdir -p '${bigMnt}'`);
+  const accels = Array.from({ length: 8 }, (_, i) =>
+    `      - kind: root_port\n        slot: "${(i + 1).toString(16).padStart(2, '0')}.0"\n        children:\n          - kind: accelerator\n            bars: [{ index: 0, size: 16MiB, bits: 32 }, { index: 1, size: 128GiB }]`,
+  ).join('\n');
+  const bigTopo = join(big, 'big.yaml');
+  writeFileSync(bigTopo, `name: eight-accelerators\nhost_bridges:\n  - vendor: 0x8086\n    device: 0x2020\n    children:\n${accels}\n`);
+  let bigPid;
+  try {
+    const t0 = process.hrtime.bigint();
+    const out = execFileSync(process.execPath, [CLI, 'mount', bigMnt, '--topology', bigTopo, '--state', join(big, 'state'), '--log-level', 'warn'], { encoding: 'utf8' });
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    bigPid = Number(/daemon pid (\d+)/.exec(out)[1]);
+    sh(`cat '${bigMnt}'/sys/bus/pci/devices/*/p2pmem/size > /dev/null`);
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(sh(`cat /proc/${bigPid}/status`))[1]);
+    // the same command on the embedded default topology is the baseline
+    const dMnt = join(big, 'dmnt');
+    sh(`mkdir -p '${dMnt}'`);
+    const d0 = process.hrtime.bigint();
+    execFileSync(process.execPath, [CLI, 'mount', dMnt, '--state', join(big, 'dstate'), '--log-level', 'warn'], { encoding: 'utf8' });
+    const dsecs = Number(process.hrtime.bigint() - d0) / 1e9;
+    execFileSync(process.execPath, [CLI, 'unmount', dMnt], { stdio: 'ignore' });
+    record('mount 8 accelerators x 128 GiB P2P memory (target < 2 s)', secs, 's', dsecs);
+    record('daemon RSS with 8 x 128 GiB P2P memory (target < 150 MB)', rssKb / 1024, 'MB', null);
+  } finally {
+    try {
+      execFileSync(process.execPath, [CLI, 'unmount', bigMnt], { stdio: 'ignore' });
+    } catch {
+      if (bigPid) try { process.kill(bigPid, 'SIGKILL'); } catch { /* gone */ }
+    }
+    rmSync(big, { recursive: true, force: true });
+  }
 }
-console.log('baseline: the same dd on the BAR backing file in /dev/shm, same run; best of', RUNS);
+
+const pad = (s, n) => String(s).padEnd(n);
+console.log(`${pad('figure', 60)} ${pad('value', 12)} ${pad('baseline', 12)} ratio`);
+for (const r of results) {
+  console.log(`${pad(r.name, 60)} ${pad(`${r.value} ${r.unit}`, 12)} ${pad(r.baseline === null ? '-' : `${r.baseline} ${r.unit}`, 12)} ${r.ratio ?? '-'}`);
+}
+console.log(`baselines, same run, best of ${RUNS}: dd on the BAR backing file in /dev/shm; anonymous shared memory for allocate; mounting the default topology for the mount time`);
 writeFileSync(join(ROOT, 'bench-results.json'), JSON.stringify(results, null, 2) + '\n');

@@ -63,13 +63,25 @@ export function mountDevice(mountpoint: string): string | undefined {
   return undefined;
 }
 
-/**
- * INIT cannot raise readahead above what the kernel offers; the bdi knob can.
- * Buffered sequential reads of large files need more than the default.
- */
-export async function setReadahead(mountpoint: string, kb: number): Promise<void> {
+export interface BdiTuning {
+  /** INIT cannot raise readahead above what the kernel offers; the bdi knob can */
+  readAheadKb: number;
+  /**
+   * FUSE mounts get strict_limit and max_ratio 1 %: a process dirtying a large
+   * shared mapping is throttled into writeback on every pass. P2P memory is
+   * device memory, not a disk cache, so lift both.
+   */
+  maxRatio: number;
+  strictLimit: boolean;
+}
+
+export async function tuneBdi(mountpoint: string, t: BdiTuning): Promise<void> {
   const dev = mountDevice(mountpoint);
-  if (dev) await writeFile(`/sys/class/bdi/${dev}/read_ahead_kb`, `${kb}\n`);
+  if (!dev) return;
+  const dir = `/sys/class/bdi/${dev}`;
+  await writeFile(`${dir}/read_ahead_kb`, `${t.readAheadKb}\n`);
+  await writeFile(`${dir}/strict_limit`, `${t.strictLimit ? 1 : 0}\n`).catch(() => undefined);
+  await writeFile(`${dir}/max_ratio`, `${t.maxRatio}\n`);
 }
 
 /** Unmounts; falls back to a lazy unmount when the mount is busy. */
