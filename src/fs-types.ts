@@ -38,6 +38,12 @@ export interface DirectBacking {
   offset: number;
   size: number;
   writable: boolean;
+  /** block-device rules for O_DIRECT: offset and length must be multiples of this (0: no rule) */
+  directAlign?: number;
+  /** O_DIRECT requests go to the filesystem (not the data path) while direct I/O checking is on */
+  checkDirect?: boolean;
+  /** the data path counts what it serves in this slot of the session's transfer counters */
+  statsSlot?: number;
 }
 
 export interface OpenIntent {
@@ -92,6 +98,10 @@ export type MaybePromise<T> = T | Promise<T>;
 export interface SessionHooks {
   /** stop serving an open handle from its backing: later READ/WRITE reach the filesystem */
   dropBacking(handle: unknown): void;
+  /** while on, O_DIRECT READ/WRITE on backings with checkDirect reach the filesystem */
+  setDirectIoCheck(on: boolean): void;
+  /** what the data path served for a stats slot: requests and bytes, reads and writes */
+  dataPathStats(slot: number): { reads: number; writes: number; bytesRead: number; bytesWritten: number };
 }
 
 /** Every method may throw a KernelError (or return a rejected promise); its errno becomes the reply. */
@@ -102,8 +112,9 @@ export interface FuseFilesystem {
   setattr(nodeid: number, req: SetattrRequest, caller: Caller): { attr: Attr; timeout: number };
   readlink(nodeid: number): string;
   open(nodeid: number, flags: number, caller: Caller): OpenIntent;
-  read(nodeid: number, handle: unknown, offset: number, size: number, caller: Caller): MaybePromise<Buffer>;
-  write(nodeid: number, handle: unknown, offset: number, data: Buffer, caller: Caller): MaybePromise<number>;
+  /** `flags` are the open flags of the file the request came through (O_DIRECT among them) */
+  read(nodeid: number, handle: unknown, offset: number, size: number, caller: Caller, flags: number): MaybePromise<Buffer>;
+  write(nodeid: number, handle: unknown, offset: number, data: Buffer, caller: Caller, flags: number): MaybePromise<number>;
   flush(nodeid: number, handle: unknown, caller: Caller): void;
   fsync(nodeid: number, handle: unknown, caller: Caller): MaybePromise<void>;
   release(nodeid: number, handle: unknown, caller: Caller): void;

@@ -1,6 +1,6 @@
 // Facts about processes from /proc (a leaf module, usable from every layer).
 
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 
 /** True while the process runs; a zombie (exited, not yet reaped, as under a PID 1 that never reaps) counts as gone. */
 export function isAlive(pid: number): boolean {
@@ -69,5 +69,55 @@ export function tgidOf(tid: number): number {
     return m ? Number(m[1]) : tid;
   } catch {
     return tid;
+  }
+}
+
+/** A task's current syscall: number and the six argument registers, or undefined when not in one. */
+export function syscallArgs(tid: number): { nr: number; args: bigint[] } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${tid}/syscall`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+  const f = text.split(' ');
+  if (f[0] === 'running' || f[0] === '-1' || f.length < 7) return undefined;
+  return { nr: Number(f[0]), args: f.slice(1, 7).map((h) => BigInt(h)) };
+}
+
+/** The file position of a task's fd (fdinfo "pos:"). */
+export function fdPosition(pid: number, fd: number): number | undefined {
+  try {
+    const m = /^pos:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads `len` bytes of a process's memory at `addr` (/proc/PID/mem). */
+export function readProcessMemory(pid: number, addr: number, len: number): Buffer | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(`/proc/${pid}/mem`, 'r');
+    const b = Buffer.alloc(len);
+    return readSync(fd, b, 0, len, addr) === len ? b : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Writes bytes into a process's memory at `addr`, as an ioctl handler copies results to user space. */
+export function writeProcessMemory(pid: number, addr: number, data: Buffer): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(`/proc/${pid}/mem`, 'r+');
+    return writeSync(fd, data, 0, data.length, addr) === data.length;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

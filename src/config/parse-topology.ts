@@ -17,6 +17,9 @@ import {
   type HostBridgeSpec,
   type LinkSpec,
   type NodeSpec,
+  type NvmeSpec,
+  PROFILES,
+  type Profile,
   type P2pmemSpec,
   type PortSpec,
   type Slot,
@@ -43,7 +46,7 @@ export function loadTopology(file: string | undefined): TopologySpec {
 export function parseTopology(file: string, text: string): TopologySpec {
   const root = new YamlFile(file, text).root();
   if (!root.present) root.fail('the topology file is empty');
-  root.map(['name', 'cpu', 'iommu', 'numa', 'host_bridges']);
+  root.map(['name', 'profile', 'cpu', 'iommu', 'numa', 'host_bridges']);
   const cpu = root.get('cpu');
   if (cpu.present) cpu.map(['vendor', 'family', 'model']);
   const numa = root.get('numa').list().map((n) => {
@@ -55,9 +58,12 @@ export function parseTopology(file: string, text: string): TopologySpec {
   const bridges = root.get('host_bridges').list();
   if (bridges.length === 0) root.get('host_bridges').fail('at least one host bridge is needed');
   const names = new Set<string>();
+  const profile = root.get('profile').str('mainline');
+  if (!(PROFILES as readonly string[]).includes(profile)) root.get('profile').fail(`unknown profile "${profile}" (expected one of: ${PROFILES.join(', ')})`);
   const spec: TopologySpec = {
     file,
     name: root.get('name').str(file),
+    profile: profile as Profile,
     cpu: {
       vendor: cpu.get('vendor').str('GenuineIntel'),
       family: cpu.get('family').int(6, 0, 0xff + 0xf),
@@ -138,7 +144,9 @@ const PORT_KEYS = ['name', 'slot', 'vendor', 'device', 'acs', 'link', 'bus', 'ch
 const ENDPOINT_KEYS = [
   'name', 'slot', 'vendor', 'device', 'subsystem_vendor', 'subsystem_device', 'revision', 'class',
   'bars', 'link', 'numa_node', 'driver', 'acs', 'cmb', 'p2pmem', 'p2pdma',
+  'namespaces', 'io_queues', 'queue_depth', 'use_cmb_sqes', 'model', 'serial',
 ];
+const NVME_ONLY = ['namespaces', 'io_queues', 'queue_depth', 'use_cmb_sqes', 'model', 'serial'];
 const ALL_KEYS = [...new Set([...PORT_KEYS, ...ENDPOINT_KEYS, 'ports'])];
 
 function parsePort(
@@ -165,7 +173,7 @@ function parsePort(
 }
 
 function parseEndpoint(c: Cursor, kind: EndpointKind, names: Set<string>, numaNode: number): EndpointSpec {
-  c.map(['kind', ...ENDPOINT_KEYS]);
+  c.map(['kind', ...(kind === 'nvme' ? ENDPOINT_KEYS : ENDPOINT_KEYS.filter((k) => !NVME_ONLY.includes(k)))]);
   const d = KIND_DEFAULTS[kind];
   const index = [...names].filter((n) => n.startsWith(kind)).length;
   const name = uniqueName(c, names, c.get('name').str(`${kind}${index}`));
@@ -198,6 +206,34 @@ function parseEndpoint(c: Cursor, kind: EndpointKind, names: Set<string>, numaNo
     cmb,
     p2pmem,
     p2pdmaQueues: c.get('p2pdma').bool(kind === 'nvme'),
+    nvme: kind === 'nvme' ? parseNvme(c, name) : undefined,
+  };
+}
+
+function parseNvme(c: Cursor, name: string): NvmeSpec {
+  const list = c.get('namespaces');
+  const namespaces = list.present
+    ? list.list().map((n, i) => {
+        n.map(['nsid', 'size', 'lba']);
+        const lbaSize = n.get('lba').int(512, 512, 4096);
+        if (lbaSize !== 512 && lbaSize !== 4096) n.get('lba').fail('the logical block size must be 512 or 4096');
+        const size = n.get('size').size();
+        if (size === 0 || size % lbaSize !== 0) n.get('size').fail(`namespace size must be a non-zero multiple of the ${lbaSize}-byte block`);
+        return { nsid: n.get('nsid').int(i + 1, 1, 0xfffffffe), size, lbaSize };
+      })
+    : [{ nsid: 1, size: 2 ** 30, lbaSize: 512 }];
+  const seen = new Set<number>();
+  for (const [i, ns] of namespaces.entries()) {
+    if (seen.has(ns.nsid)) list.list()[i]!.get('nsid').fail(`duplicate namespace id ${ns.nsid}`);
+    seen.add(ns.nsid);
+  }
+  return {
+    namespaces,
+    ioQueues: c.get('io_queues').int(4, 1, 128),
+    queueDepth: c.get('queue_depth').int(1024, 2, 65536),
+    useCmbSqes: c.get('use_cmb_sqes').bool(true),
+    model: c.get('model').str('SAMSUNG MZWLJ1T9HBJR-00007'),
+    serial: c.get('serial').str(`P2PEMU${name.toUpperCase().padStart(8, '0')}`),
   };
 }
 

@@ -65,6 +65,27 @@ export interface EndpointSpec extends Located {
   p2pmem: P2pmemSpec | undefined;
   /** namespaces' queues advertise BLK_FEAT_PCI_P2PDMA (NVMe) */
   p2pdmaQueues: boolean;
+  /** NVMe only */
+  nvme: NvmeSpec | undefined;
+}
+
+export interface NamespaceSpec {
+  nsid: number;
+  size: number;
+  /** logical block size: 512 or 4096 */
+  lbaSize: number;
+}
+
+export interface NvmeSpec {
+  namespaces: NamespaceSpec[];
+  /** I/O queues the driver creates (nvme_setup_io_queues) */
+  ioQueues: number;
+  /** io_queue_depth module parameter */
+  queueDepth: number;
+  /** use_cmb_sqes module parameter */
+  useCmbSqes: boolean;
+  model: string;
+  serial: string;
 }
 
 export interface PortSpec extends Located {
@@ -113,9 +134,14 @@ export interface NumaNodeSpec {
   cpus: string; // cpulist, e.g. "0-7"
 }
 
+/** Kernel behaviour to emulate: mainline, or a proposal that was not merged as written. */
+export const PROFILES = ['mainline', 'userspace-p2pdma-rfc'] as const;
+export type Profile = (typeof PROFILES)[number];
+
 export interface TopologySpec {
   file: string;
   name: string;
+  profile: Profile;
   cpu: CpuSpec;
   iommu: boolean;
   numa: NumaNodeSpec[];

@@ -66,7 +66,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const mountpoint = resolve(opts.mountpoint);
   removeStaleBarDirs(SHM_DIR);
   const barDir = `${SHM_DIR}/p2pemu-${process.pid}`;
-  const host = buildEmulatedHost(opts.spec, barDir);
+  const host = buildEmulatedHost(opts.spec, barDir, opts.stateDir);
   const klogLog = log.child({ subsys: 'kernel' });
   for (const r of host.klog.all()) klogLog.debug(formatDmesg(r).trimEnd());
   host.klog.onRecord((r) => klogLog.info(formatDmesg(r).trimEnd()));
@@ -92,6 +92,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
   let stopping: Promise<void> | undefined;
   const cleanup = () => {
+    host.namespaces.close();
     host.bars.destroy();
     removeRecord(mountpoint, process.pid);
   };

@@ -6,6 +6,11 @@
 import type { TopologySpec } from '../config/spec.js';
 import { BarStore } from '../memory/bar-store.js';
 import { BarView } from '../memory/bar-view.js';
+import { NamespaceStore } from '../memory/namespace-store.js';
+import { TransferStats } from '../model/nvme/index.js';
+import { NvmeView } from './nvme-view.js';
+import type { NvmeDevContext } from '../vfs/devfs/nvme-dev.js';
+import { join } from 'node:path';
 import type { DriverCore } from '../model/drivers/index.js';
 import { bootHostModel } from '../model/host-model.js';
 import type { KernelLog } from '../model/klog.js';
@@ -37,9 +42,11 @@ export interface EmulatedHost {
   openAllocations: OpenAllocations;
   /** filled in once mounted: the mount's device as /proc/PID/maps prints it */
   mount: { dev?: string };
+  stats: TransferStats;
+  namespaces: NamespaceStore;
 }
 
-export function buildEmulatedHost(spec: TopologySpec, barDir: string): EmulatedHost {
+export function buildEmulatedHost(spec: TopologySpec, barDir: string, stateDir: string): EmulatedHost {
   const { klog, pci, p2pdma, drivers } = bootHostModel(spec);
   const bars = new BarStore(barDir);
   const barView = new BarView(bars);
@@ -48,7 +55,7 @@ export function buildEmulatedHost(spec: TopologySpec, barDir: string): EmulatedH
   const sysfs = new PciSysfs({ table, host: pci, klog, bars, drivers }, vfs);
   const mount: { dev?: string } = {};
   const openAllocations: OpenAllocations = new Map();
-  const p2pCtx: P2pmemContext = { table, vfs, p2pdma, bars, barView, mountDev: () => mount.dev };
+  const p2pCtx: P2pmemContext = { table, vfs, p2pdma, bars, barView, mountDev: () => mount.dev, sized: new Map() };
 
   const addGroup = (p: P2pdmaProvider) => {
     const dir = sysfs.dirs.get(p.dev);
@@ -72,12 +79,24 @@ export function buildEmulatedHost(spec: TopologySpec, barDir: string): EmulatedH
       openAllocations.delete(p);
     },
   };
+  buildDevfs(table, klog);
+  const stats = new TransferStats();
+  const namespaces = new NamespaceStore(join(stateDir, 'namespaces'));
+  const nvmeCtx: NvmeDevContext = { p2pdma, stats, store: namespaces, p2p: p2pCtx, profile: spec.profile, openAllocations, nextStatsSlot: 0 };
+  const nvme = new NvmeView(table, vfs, sysfs, nvmeCtx, bars);
+  for (const ctrl of [...drivers.nvme.ctrls.values()].sort((a, b) => a.instance - b.instance)) nvme.add(ctrl);
   drivers.events = {
-    bound: (dev) => sysfs.linkDriver(dev),
-    unbound: (dev, driver) => sysfs.unlinkDriver(dev, driver),
+    bound: (dev) => {
+      sysfs.linkDriver(dev);
+      const ctrl = drivers.nvme.ctrls.get(dev);
+      if (ctrl) nvme.add(ctrl, true);
+    },
+    unbound: (dev, driver) => {
+      nvme.removeFor(dev);
+      sysfs.unlinkDriver(dev, driver);
+    },
     removed: (dev) => sysfs.removed(dev),
   };
-  buildDevfs(table, klog);
-  buildDebugfs(table, pci, p2pdma, barView);
-  return { spec, klog, pci, p2pdma, drivers, bars, barView, table, vfs, sysfs, openAllocations, mount };
+  buildDebugfs(table, pci, p2pdma, barView, stats);
+  return { spec, klog, pci, p2pdma, drivers, bars, barView, table, vfs, sysfs, openAllocations, mount, stats, namespaces };
 }

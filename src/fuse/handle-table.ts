@@ -6,17 +6,26 @@ import type { DirectBacking } from './types.js';
 
 export const HANDLE_CAPACITY = 1 << 16;
 const FLAG_WRITABLE = 1;
-const INTS = 3;
+const FLAG_CHECK_DIRECT = 2;
+// ints per slot: fd, flags, backing id, O_DIRECT alignment, stats slot
+const INTS = 5;
+export const STATS_SLOTS = 1024;
 
 export interface HandleTableBuffers {
   ints: SharedArrayBuffer;
   floats: SharedArrayBuffer;
+  /** [0]: O_DIRECT checking on (1) or off (0) */
+  global: SharedArrayBuffer;
+  /** per stats slot: reads, writes, bytes read, bytes written */
+  stats: SharedArrayBuffer;
 }
 
 export class HandleTable {
   // ints: [fd, flags, backing id] per slot; floats: [offset, size] per slot
   private readonly ints: Int32Array;
   private readonly floats: Float64Array;
+  private readonly global: Int32Array;
+  private readonly stats: BigInt64Array;
   private readonly owners: (unknown | undefined)[] = [];
   private readonly freeSlots: number[] = [];
   private next = 1; // fh 0 is never handed out
@@ -25,16 +34,23 @@ export class HandleTable {
     const b = buffers ?? HandleTable.allocate();
     this.ints = new Int32Array(b.ints);
     this.floats = new Float64Array(b.floats);
+    this.global = new Int32Array(b.global);
+    this.stats = new BigInt64Array(b.stats);
   }
 
   static allocate(): HandleTableBuffers {
     const ints = new SharedArrayBuffer(HANDLE_CAPACITY * INTS * 4);
     new Int32Array(ints).fill(-1);
-    return { ints, floats: new SharedArrayBuffer(HANDLE_CAPACITY * 2 * 8) };
+    return { ints, floats: new SharedArrayBuffer(HANDLE_CAPACITY * 2 * 8), global: new SharedArrayBuffer(4), stats: new SharedArrayBuffer(STATS_SLOTS * 4 * 8) };
   }
 
   get buffers(): HandleTableBuffers {
-    return { ints: this.ints.buffer as SharedArrayBuffer, floats: this.floats.buffer as SharedArrayBuffer };
+    return {
+      ints: this.ints.buffer as SharedArrayBuffer,
+      floats: this.floats.buffer as SharedArrayBuffer,
+      global: this.global.buffer as SharedArrayBuffer,
+      stats: this.stats.buffer as SharedArrayBuffer,
+    };
   }
 
   /** Main thread: a new handle for an open file. */
@@ -42,26 +58,55 @@ export class HandleTable {
     const fh = this.freeSlots.pop() ?? this.next++;
     if (fh >= HANDLE_CAPACITY) throw new Error('too many open files on the mount');
     this.owners[fh] = handle;
-    if (backing) {
-      this.floats[fh * 2] = backing.offset;
-      this.floats[fh * 2 + 1] = backing.size;
-      Atomics.store(this.ints, fh * INTS + 1, backing.writable ? FLAG_WRITABLE : 0);
-      Atomics.store(this.ints, fh * INTS + 2, backing.id);
-      Atomics.store(this.ints, fh * INTS, backing.fd);
-    } else {
-      Atomics.store(this.ints, fh * INTS, -1);
-    }
+    if (backing) this.fill(fh, backing);
+    else Atomics.store(this.ints, fh * INTS, -1);
     return fh;
+  }
+
+  private fill(fh: number, backing: DirectBacking): void {
+    this.floats[fh * 2] = backing.offset;
+    this.floats[fh * 2 + 1] = backing.size;
+    const flags = (backing.writable ? FLAG_WRITABLE : 0) | (backing.checkDirect ? FLAG_CHECK_DIRECT : 0);
+    Atomics.store(this.ints, fh * INTS + 1, flags);
+    Atomics.store(this.ints, fh * INTS + 2, backing.id);
+    Atomics.store(this.ints, fh * INTS + 3, backing.directAlign ?? 0);
+    const slot = backing.statsSlot;
+    Atomics.store(this.ints, fh * INTS + 4, slot !== undefined && slot >= 0 && slot < STATS_SLOTS ? slot : -1);
+    // the fd last: a reader that sees it sees the rest
+    Atomics.store(this.ints, fh * INTS, backing.fd);
   }
 
   /** Main thread: give an open handle a backing after the fact. */
   setBacking(fh: number, backing: DirectBacking): void {
     if (this.owners[fh] === undefined || this.backingFd(fh) >= 0) return;
-    this.floats[fh * 2] = backing.offset;
-    this.floats[fh * 2 + 1] = backing.size;
-    Atomics.store(this.ints, fh * INTS + 1, backing.writable ? FLAG_WRITABLE : 0);
-    Atomics.store(this.ints, fh * INTS + 2, backing.id);
-    Atomics.store(this.ints, fh * INTS, backing.fd);
+    this.fill(fh, backing);
+  }
+
+  /** Main thread: route O_DIRECT on checkDirect backings to the main thread (1) or not (0). */
+  setDirectIoCheck(on: boolean): void {
+    Atomics.store(this.global, 0, on ? 1 : 0);
+  }
+
+  /** Worker: must this O_DIRECT request go to the main thread? */
+  directNeedsMain(fh: number): boolean {
+    return (this.ints[fh * INTS + 1]! & FLAG_CHECK_DIRECT) !== 0 && Atomics.load(this.global, 0) !== 0;
+  }
+
+  /** Worker: count one request served from the backing. */
+  count(fh: number, write: boolean, bytes: number): void {
+    const slot = this.ints[fh * INTS + 4]!;
+    if (slot < 0) return;
+    Atomics.add(this.stats, slot * 4 + (write ? 1 : 0), 1n);
+    Atomics.add(this.stats, slot * 4 + (write ? 3 : 2), BigInt(bytes));
+  }
+
+  statsOf(slot: number): { reads: number; writes: number; bytesRead: number; bytesWritten: number } {
+    const v = (i: number) => Number(Atomics.load(this.stats, slot * 4 + i));
+    return { reads: v(0), writes: v(1), bytesRead: v(2), bytesWritten: v(3) };
+  }
+
+  directAlign(fh: number): number {
+    return this.ints[fh * INTS + 3]!;
   }
 
   /** Main thread: stop serving an open handle from its backing (a revoked allocation). */

@@ -147,7 +147,7 @@ export const doRead: Handler = (s, r) => {
   answer(
     s,
     r,
-    () => s.fs.read(r.nodeid, handle, r.u64(8), r.u32(16), r.caller),
+    () => s.fs.read(r.nodeid, handle, r.u64(8), r.u32(16), r.caller, r.u32(32)),
     (b) => {
       // from now on the readers may serve this handle themselves
       const late = s.fs.lateBacking?.(handle);
@@ -162,7 +162,7 @@ export const doWrite: Handler = (s, r) => {
   const fh = r.u64(0);
   const size = r.u32(16);
   const data = r.body(40, 40 + size);
-  answer(s, r, () => s.fs.write(r.nodeid, s.handles.handleOf(fh), r.u64(8), data, r.caller), encodeWriteOut);
+  answer(s, r, () => s.fs.write(r.nodeid, s.handles.handleOf(fh), r.u64(8), data, r.caller, r.u32(32)), encodeWriteOut);
 };
 
 export const doFlush: Handler = (s, r) => {

@@ -16,6 +16,8 @@ interface ReaderData {
 }
 
 const ENOSPC = 28;
+const EINVAL = 22;
+const O_DIRECT = 0o40000;
 const EBADF = 9;
 const EIO = 5;
 
@@ -74,6 +76,7 @@ function serveRead(fh: number, backingFd: number): void {
   } catch {
     // interrupted meanwhile
   }
+  table.count(fh, false, want);
 }
 
 const WRITE_DATA = 40 + 40; // in header + fuse_write_in
@@ -103,6 +106,7 @@ function serveWrite(fh: number, backingFd: number): void {
   reply.writeUInt32LE(done, OUT_HEADER_SIZE);
   reply.writeUInt32LE(0, OUT_HEADER_SIZE + 4);
   send(OUT_HEADER_SIZE + 8, 0);
+  table.count(fh, true, done);
 }
 
 function loop(): void {
@@ -128,7 +132,17 @@ function loop(): void {
     if (opcode === Opcode.READ || opcode === Opcode.WRITE) {
       const fh = readU64(req, 40);
       const backingFd = table.backingFd(fh);
-      if (backingFd >= 0) {
+      // read_in.flags / write_in.flags: the open flags of the caller's file
+      const direct = (req.readUInt32LE(40 + 32) & O_DIRECT) !== 0;
+      if (backingFd >= 0 && direct) {
+        // block-device rule: O_DIRECT offset and length in whole logical blocks
+        const align = table.directAlign(fh);
+        if (align > 0 && (readU64(req, 48) % align !== 0 || req.readUInt32LE(56) % align !== 0)) {
+          send(OUT_HEADER_SIZE, EINVAL);
+          continue;
+        }
+      }
+      if (backingFd >= 0 && !(direct && table.directNeedsMain(fh))) {
         if (opcode === Opcode.READ) serveRead(fh, backingFd);
         else serveWrite(fh, backingFd);
         continue;

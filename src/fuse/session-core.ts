@@ -28,7 +28,11 @@ export class FuseSessionCore {
     handles?: HandleTable,
   ) {
     this.handles = handles ?? new HandleTable();
-    fs.bindSession?.({ dropBacking: (handle) => this.handles.dropBackingOf(handle) });
+    fs.bindSession?.({
+      dropBacking: (handle) => this.handles.dropBackingOf(handle),
+      setDirectIoCheck: (on) => this.handles.setDirectIoCheck(on),
+      dataPathStats: (slot) => this.handles.statsOf(slot),
+    });
     this.debug = log.isLevelEnabled('debug');
     log.on('level-change', () => (this.debug = log.isLevelEnabled('debug')));
   }

@@ -2,7 +2,7 @@
 // (which registers P2P memory), with the P2PDMA subsystem and driver core.
 
 import type { TopologySpec } from '../config/spec.js';
-import { DriverCore, probeAll } from './drivers/index.js';
+import { DriverCore } from './drivers/index.js';
 import { KernelLog } from './klog.js';
 import { P2pdmaSubsystem } from './p2pdma/index.js';
 import { enumerate, type PciHost } from './pci/index.js';
@@ -17,6 +17,7 @@ export interface HostModel {
 export function bootHostModel(spec: TopologySpec, klog = new KernelLog()): HostModel {
   const pci = enumerate(spec, klog);
   const p2pdma = new P2pdmaSubsystem(pci, klog);
-  probeAll(pci, p2pdma, klog);
-  return { klog, pci, p2pdma, drivers: new DriverCore(pci, p2pdma, klog) };
+  const drivers = new DriverCore(pci, p2pdma, klog);
+  drivers.probeAll();
+  return { klog, pci, p2pdma, drivers };
 }

@@ -6,6 +6,7 @@ import { kernelError } from '../errno.js';
 import type { BarView } from '../memory/bar-view.js';
 import { MAP_TYPE_NAMES, type P2pdmaSubsystem } from '../model/p2pdma/index.js';
 import type { PciHost } from '../model/pci/index.js';
+import type { TransferStats } from '../model/nvme/index.js';
 import type { Caller } from './caller.js';
 import type { DeviceFile } from './node.js';
 import type { InodeTable } from './tree.js';
@@ -97,8 +98,15 @@ class DmaControl implements DeviceFile {
   }
 }
 
-export function buildDebugfs(t: InodeTable, host: PciHost, p2pdma: P2pdmaSubsystem, view: BarView): void {
+export function transfersText(stats: TransferStats): string {
+  const rows: (string | number)[][] = [['client', 'provider', 'path', 'reads', 'writes', 'bytes']];
+  for (const c of stats.all()) rows.push([c.client, c.provider, c.path, c.reads, c.writes, c.bytes]);
+  return table(rows);
+}
+
+export function buildDebugfs(t: InodeTable, host: PciHost, p2pdma: P2pdmaSubsystem, view: BarView, stats: TransferStats): void {
   const dir = t.dirs(t.root, 'sys/kernel/debug/p2pemu');
+  t.text(dir, 'transfers', 0o400, () => transfersText(stats));
   t.text(dir, 'allocations', 0o400, () => allocationsText(p2pdma));
   t.text(dir, 'pools', 0o400, () => poolsText(p2pdma));
   t.text(dir, 'map_types', 0o400, () => mapTypesText(p2pdma, host));

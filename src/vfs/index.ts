@@ -5,4 +5,4 @@ export { PciSysfs, type PciDirs } from './sysfs/pci-tree.js';
 export { addP2pmemGroup, AllocateFile, ALLOCATE_FILE_SIZE, type OpenAllocations, type P2pmemContext } from './sysfs/p2pmem-group.js';
 export { buildDebugfs } from './debugfs.js';
 export type { CacheInvalidation } from './vfs.js';
-export { buildDevfs } from './devfs.js';
+export { buildDevfs } from './devfs/kmsg.js';

@@ -21,6 +21,12 @@ export interface FileBacking {
   offset: number;
   size: number;
   writable: boolean;
+  /** O_DIRECT offset/length granule (a block device's logical block size) */
+  directAlign?: number;
+  /** O_DIRECT requests come to the file (not the data path) while direct I/O checking is on */
+  checkDirect?: boolean;
+  /** where the data path counts what it serves */
+  statsSlot?: number;
 }
 
 interface NodeBase {
@@ -53,9 +59,11 @@ export interface BinAttrNode extends NodeBase {
 
 /** Per-open state of a device node: what one open file reads, writes and releases. */
 export interface DeviceFile {
-  read?(offset: number, size: number, caller: Caller): Buffer | Promise<Buffer>;
-  write?(offset: number, data: Buffer, caller: Caller): number | Promise<number>;
+  read?(offset: number, size: number, caller: Caller, flags: number): Buffer | Promise<Buffer>;
+  write?(offset: number, data: Buffer, caller: Caller, flags: number): number | Promise<number>;
   release?(): void;
+  fsync?(): void;
+  ioctl?(call: IoctlCall, caller: Caller): { result: number; output?: Buffer } | Promise<{ result: number; output?: Buffer }>;
   /** where the data path can serve this open file from; may appear after the first read */
   backing?(): FileBacking | undefined;
 }

@@ -55,6 +55,16 @@ export class Vfs implements FuseFilesystem {
     this.session = hooks;
   }
 
+  /** O_DIRECT on checkDirect backings reaches the tree (on) or stays in the data path (off). */
+  setDirectIoCheck(on: boolean): void {
+    this.session?.setDirectIoCheck(on);
+  }
+
+  /** What the data path served for a stats slot (zeros before the session is bound). */
+  dataPathStats(slot: number) {
+    return this.session?.dataPathStats(slot) ?? { reads: 0, writes: 0, bytesRead: 0, bytesWritten: 0 };
+  }
+
   /** The data path stops serving this open file; its next reads and writes come to its own methods. */
   revokeBacking(file: DeviceFile): void {
     const h = this.openFiles.get(file);
@@ -178,7 +188,7 @@ export class Vfs implements FuseFilesystem {
     }
   }
 
-  read(nodeid: number, handle: unknown, offset: number, size: number, caller: Caller): Buffer | Promise<Buffer> {
+  read(nodeid: number, handle: unknown, offset: number, size: number, caller: Caller, flags = 0): Buffer | Promise<Buffer> {
     const h = handle as OpenText | undefined;
     const n = h?.node ?? this.table.getOrThrow(nodeid);
     switch (n.kind) {
@@ -194,7 +204,7 @@ export class Vfs implements FuseFilesystem {
       case 'device':
         if (h?.file) {
           if (!h.file.read) throw kernelError('EINVAL', 'device does not support read');
-          return h.file.read(offset, size, caller);
+          return h.file.read(offset, size, caller, flags);
         }
         if (!n.read) throw kernelError('EINVAL', 'device does not support read');
         return n.read(offset, size, caller);
@@ -203,7 +213,7 @@ export class Vfs implements FuseFilesystem {
     }
   }
 
-  write(nodeid: number, handle: unknown, offset: number, data: Buffer, caller: Caller): number | Promise<number> {
+  write(nodeid: number, handle: unknown, offset: number, data: Buffer, caller: Caller, flags = 0): number | Promise<number> {
     const h = handle as OpenText | undefined;
     const n = h?.node ?? this.table.getOrThrow(nodeid);
     switch (n.kind) {
@@ -220,7 +230,7 @@ export class Vfs implements FuseFilesystem {
       case 'device':
         if (h?.file) {
           if (!h.file.write) throw kernelError('EINVAL', 'device does not support write');
-          return h.file.write(offset, data, caller);
+          return h.file.write(offset, data, caller, flags);
         }
         if (!n.write) throw kernelError('EINVAL', 'device does not support write');
         return n.write(offset, data, caller);
@@ -231,7 +241,9 @@ export class Vfs implements FuseFilesystem {
 
   flush(): void {}
 
-  fsync(): void {}
+  fsync(_nodeid: number, handle: unknown): void {
+    (handle as OpenText | undefined)?.file?.fsync?.();
+  }
 
   release(_nodeid: number, handle: unknown): void {
     const file = (handle as OpenText | undefined)?.file;
@@ -275,6 +287,7 @@ export class Vfs implements FuseFilesystem {
   ioctl(nodeid: number, handle: unknown, req: IoctlRequest, caller: Caller): IoctlResult | Promise<IoctlResult> {
     const h = handle as OpenText | undefined;
     const n = h?.node ?? this.table.getOrThrow(nodeid);
+    if (h?.file?.ioctl) return h.file.ioctl(req, caller);
     if (n.kind !== 'device' || !n.ioctl) throw kernelError('ENOTTY', `ioctl 0x${req.cmd.toString(16)} not supported`);
     return n.ioctl(req, caller);
   }

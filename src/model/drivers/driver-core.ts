@@ -8,6 +8,7 @@ import type { KernelLog } from '../klog.js';
 import type { P2pdmaSubsystem } from '../p2pdma/index.js';
 import type { PciDev, PciHost } from '../pci/index.js';
 import { probeDevice } from './probe.js';
+import { NvmeDriver } from '../nvme/nvme-driver.js';
 
 export interface DriverCoreEvents {
   bound?(dev: PciDev): void;
@@ -18,11 +19,25 @@ export interface DriverCoreEvents {
 export class DriverCore {
   events: DriverCoreEvents = {};
 
+  readonly nvme: NvmeDriver;
+
   constructor(
     readonly host: PciHost,
     readonly p2pdma: P2pdmaSubsystem,
     readonly klog: KernelLog,
-  ) {}
+  ) {
+    this.nvme = new NvmeDriver(p2pdma, klog);
+  }
+
+  /** Boot: every bound device is probed in bus order. */
+  probeAll(): void {
+    for (const dev of this.host.sorted()) if (dev.driver) this.probe(dev);
+  }
+
+  private probe(dev: PciDev): void {
+    if (dev.driver === 'nvme') this.nvme.probe(dev);
+    else probeDevice(dev, this.p2pdma, this.klog);
+  }
 
   /** The driver a device can bind to: the one its topology names (the driver's ID table match). */
   matches(dev: PciDev, driver: string): boolean {
@@ -36,7 +51,7 @@ export class DriverCore {
     if (dev.driver) throw kernelError('EBUSY', `${dev.bdf} is already bound to ${dev.driver}`);
     dev.driver = driver;
     dev.enableCount = 1;
-    probeDevice(dev, this.p2pdma, this.klog);
+    this.probe(dev);
     this.events.bound?.(dev);
   }
 
@@ -47,6 +62,7 @@ export class DriverCore {
       throw kernelError('ENODEV', `${dev.bdf} is not bound to ${driver ?? 'a driver'}`);
     }
     const was = dev.driver;
+    if (was === 'nvme') this.nvme.remove(dev);
     await this.p2pdma.teardown(dev);
     dev.driver = undefined;
     dev.enableCount = 0;

@@ -1,2 +1,2 @@
 export { DriverCore, type DriverCoreEvents } from './driver-core.js';
-export { probeAll, probeDevice } from './probe.js';
+export { probeDevice } from './probe.js';

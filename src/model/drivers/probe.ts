@@ -4,7 +4,7 @@
 // NVMe registers its CMB through nvme_map_cmb (model/nvme).
 
 import { KERN_WARNING, type KernelLog } from '../klog.js';
-import { devPrefix, type PciHost } from '../pci/index.js';
+import { devPrefix } from '../pci/index.js';
 import type { P2pdmaSubsystem } from '../p2pdma/index.js';
 
 import type { PciDev } from '../pci/index.js';
@@ -19,9 +19,4 @@ export function probeDevice(dev: PciDev, p2pdma: P2pdmaSubsystem, klog: KernelLo
   } catch (err) {
     klog.log(KERN_WARNING, `${devPrefix(dev)}failed to register P2P memory: ${(err as Error).message}`);
   }
-}
-
-/** Boot: every bound device is probed in bus order. */
-export function probeAll(host: PciHost, p2pdma: P2pdmaSubsystem, klog: KernelLog): void {
-  for (const dev of host.sorted()) probeDevice(dev, p2pdma, klog);
 }

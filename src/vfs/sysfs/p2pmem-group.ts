@@ -28,7 +28,16 @@ export interface P2pmemContext {
   barView: BarView;
   /** the mount's device as /proc/PID/maps prints it ("00:27"), known once mounted */
   mountDev: () => string | undefined;
+  /** allocations sized so far, by node id: where O_DIRECT buffers may lie */
+  sized: Map<number, AllocateFile>;
   onEvent?: (msg: string, fields: Record<string, unknown>) => void;
+}
+
+function track(ctx: P2pmemContext, f: AllocateFile, on: boolean): void {
+  if (on) ctx.sized.set(f.ino, f);
+  else ctx.sized.delete(f.ino);
+  // O_DIRECT requests need a look at the caller's buffer only while P2P mappings exist
+  ctx.vfs.setDirectIoCheck(ctx.sized.size > 0);
 }
 
 /** One open of allocate: unsized until its first fault. */
@@ -39,7 +48,7 @@ export class AllocateFile implements DeviceFile {
 
   constructor(
     private readonly ctx: P2pmemContext,
-    private readonly provider: P2pdmaProvider,
+    readonly provider: P2pdmaProvider,
     readonly ino: number,
   ) {}
 
@@ -78,6 +87,7 @@ export class AllocateFile implements DeviceFile {
     }
     this.range = { ino: this.ino, bdf: this.provider.dev.bdf, bar: this.alloc.bar, barOffset: this.alloc.barOffset, size: this.alloc.size };
     this.ctx.barView.ranges.add(this.range);
+    track(this.ctx, this, true);
     return this.alloc;
   }
 
@@ -109,11 +119,13 @@ export class AllocateFile implements DeviceFile {
   async revoke(): Promise<void> {
     this.ctx.vfs.revokeBacking(this);
     if (this.range) this.ctx.barView.ranges.delete(this.range);
+    track(this.ctx, this, false);
     await this.ctx.vfs.invalidation?.inode(this.ino).catch(() => undefined);
   }
 
   release(): void {
     if (this.range) this.ctx.barView.ranges.delete(this.range);
+    if (this.alloc) track(this.ctx, this, false);
     if (this.alloc && !this.alloc.revoked) this.ctx.p2pdma.freeMmap(this.alloc);
   }
 }
@@ -121,13 +133,27 @@ export class AllocateFile implements DeviceFile {
 /** The allocate files open per provider, for revocation on removal. */
 export type OpenAllocations = Map<P2pdmaProvider, Set<AllocateFile>>;
 
+/** An allocate-like device node: each open is its own allocation from the provider (sized at first fault). */
+export function allocationNode(ctx: P2pmemContext, provider: P2pdmaProvider, files: Set<AllocateFile>): (caller: Caller, ino: number) => AllocateFile {
+  return (_caller, ino) => {
+    const f = new AllocateFile(ctx, provider, ino);
+    files.add(f);
+    const release = f.release.bind(f);
+    f.release = () => {
+      files.delete(f);
+      release();
+    };
+    return f;
+  };
+}
+
 export function addP2pmemGroup(ctx: P2pmemContext, deviceDir: DirNode, provider: P2pdmaProvider, open: OpenAllocations): DirNode {
   const t = ctx.table;
   const dir = t.dir(deviceDir, 'p2pmem');
   t.text(dir, 'size', 0o444, () => `${provider.pool.size}\n`);
   t.text(dir, 'available', 0o444, () => `${provider.pool.avail}\n`);
   t.text(dir, 'published', 0o444, () => `${provider.published ? 1 : 0}\n`);
-  const files = new Set<AllocateFile>();
+  const files = open.get(provider) ?? new Set<AllocateFile>();
   open.set(provider, files);
   t.device(dir, {
     name: 'allocate',
@@ -135,16 +161,7 @@ export function addP2pmemGroup(ctx: P2pmemContext, deviceDir: DirNode, provider:
     direct: false,
     size: () => ALLOCATE_FILE_SIZE,
     freshPerLookup: true,
-    openFile: (_caller, ino) => {
-      const f = new AllocateFile(ctx, provider, ino);
-      files.add(f);
-      const release = f.release.bind(f);
-      f.release = () => {
-        files.delete(f);
-        release();
-      };
-      return f;
-    },
+    openFile: allocationNode(ctx, provider, files),
   });
   return dir;
 }

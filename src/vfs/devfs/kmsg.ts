@@ -1,7 +1,7 @@
 // /dev of the mount: kmsg, the emulated kernel log in /dev/kmsg record format.
 
-import { KERN_WARNING, formatKmsg, type KernelLog } from '../model/klog.js';
-import type { InodeTable } from './tree.js';
+import { KERN_WARNING, formatKmsg, type KernelLog } from '../../model/klog.js';
+import type { InodeTable } from '../tree.js';
 
 // default_message_loglevel for writes without a <N> prefix
 const DEFAULT_WRITE_LEVEL = KERN_WARNING;

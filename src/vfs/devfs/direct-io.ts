@@ -1,0 +1,109 @@
+// Which user memory an O_DIRECT request moves, found while the caller waits in
+// its syscall: /proc/TID/syscall gives the buffer (or the iovec array, read
+// from /proc/PID/mem) and the starting file position; /proc/TID/maps says
+// which of it lies in a p2pmem allocation mapping (DESIGN.md "O_DIRECT and P2P").
+
+import { fdPosition, fileMappings, readProcessMemory, syscallArgs, tgidOf } from '../../proc.js';
+
+const SYS = { read: 0, write: 1, pread64: 17, pwrite64: 18, readv: 19, writev: 20, preadv: 295, pwritev: 296, preadv2: 327, pwritev2: 328 };
+
+export interface UserRange {
+  addr: number;
+  len: number;
+}
+
+/** The user memory behind the part [fileOffset, fileOffset+len) of the caller's current read/write syscall. */
+export function userRangesOf(tid: number, fileOffset: number, len: number): UserRange[] | undefined {
+  const sc = syscallArgs(tid);
+  if (!sc) return undefined;
+  const a = sc.args.map(Number);
+  const pid = tgidOf(tid);
+  let start: number | undefined;
+  let iov: UserRange[];
+  switch (sc.nr) {
+    case SYS.pread64:
+    case SYS.pwrite64:
+      start = a[3]!;
+      iov = [{ addr: a[1]!, len: a[2]! }];
+      break;
+    case SYS.read:
+    case SYS.write:
+      start = fdPosition(pid, a[0]!);
+      iov = [{ addr: a[1]!, len: a[2]! }];
+      break;
+    case SYS.preadv:
+    case SYS.pwritev:
+    case SYS.preadv2:
+    case SYS.pwritev2:
+    case SYS.readv:
+    case SYS.writev: {
+      const positioned = sc.nr !== SYS.readv && sc.nr !== SYS.writev;
+      // preadv2/pwritev2 with offset -1 use the file position
+      start = positioned && a[3] !== -1 && sc.args[3] !== 0xffffffffffffffffn ? a[3]! : fdPosition(pid, a[0]!);
+      const raw = readProcessMemory(pid, a[1]!, a[2]! * 16);
+      if (!raw) return undefined;
+      iov = [];
+      for (let i = 0; i < a[2]!; i++) iov.push({ addr: Number(raw.readBigUInt64LE(i * 16)), len: Number(raw.readBigUInt64LE(i * 16 + 8)) });
+      break;
+    }
+    default:
+      return undefined; // io_uring, AIO, splice…: not visible from here
+  }
+  if (start === undefined) return undefined;
+  let skip = fileOffset - start;
+  let want = len;
+  const out: UserRange[] = [];
+  for (const seg of iov) {
+    if (want <= 0) break;
+    if (skip >= seg.len) {
+      skip -= seg.len;
+      continue;
+    }
+    const n = Math.min(seg.len - skip, want);
+    out.push({ addr: seg.addr + skip, len: n });
+    want -= n;
+    skip = 0;
+  }
+  return out;
+}
+
+export interface P2pPiece<P> {
+  len: number;
+  /** undefined: host memory */
+  provider: P | undefined;
+}
+
+/**
+ * Splits user ranges into host memory and pieces that lie in mappings of the
+ * given allocation inodes (device "MM:mm" of the mount), like bio building
+ * stops at a change of pgmap.
+ */
+export function splitByProvider<P>(tid: number, ranges: UserRange[], dev: string, providerOfIno: Map<number, P>): P2pPiece<P>[] {
+  const maps: { start: number; end: number; provider: P }[] = [];
+  for (const [ino, provider] of providerOfIno) {
+    for (const m of fileMappings(tid, dev, ino)) maps.push({ start: m.start, end: m.end, provider });
+  }
+  const pieces: P2pPiece<P>[] = [];
+  const push = (len: number, provider: P | undefined) => {
+    const last = pieces[pieces.length - 1];
+    if (last && last.provider === provider) last.len += len;
+    else pieces.push({ len, provider });
+  };
+  for (const r of ranges) {
+    let pos = r.addr;
+    const end = r.addr + r.len;
+    while (pos < end) {
+      const hit = maps.find((m) => pos >= m.start && pos < m.end);
+      if (hit) {
+        const n = Math.min(end, hit.end) - pos;
+        push(n, hit.provider);
+        pos += n;
+      } else {
+        const next = Math.min(end, ...maps.filter((m) => m.start > pos).map((m) => m.start));
+        push(next - pos, undefined);
+        pos = next;
+      }
+    }
+  }
+  return pieces;
+}
