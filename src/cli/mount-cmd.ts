@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadTopology } from '../config/parse-topology.js';
 import { TopologyError } from '../config/topology-error.js';
+import { PROFILES, type Profile } from '../config/spec.js';
 import { runDaemon } from '../daemon/daemon.js';
 import { createLogger, LOG_LEVELS } from '../daemon/logger.js';
 import { isAlive, readRecord } from '../daemon/registry.js';
@@ -14,7 +15,7 @@ import { findMount, isStaleMount } from '../fuse/mount.js';
 import { parse } from './args.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 
-export const MOUNT_USAGE = `usage: p2pemu mount MOUNTPOINT [--topology FILE] [--state DIR] [--foreground] [--log-level LEVEL] [--readers N]
+export const MOUNT_USAGE = `usage: p2pemu mount MOUNTPOINT [--topology FILE] [--state DIR] [--profile NAME] [--foreground] [--log-level LEVEL] [--readers N]
 
 Mounts an emulated PCI host at MOUNTPOINT (an existing directory) and returns
 once MOUNTPOINT/sys and MOUNTPOINT/dev are served; the daemon stays in the
@@ -24,6 +25,9 @@ background. Needs root.
                     see it with: p2pemu topo --dump-default)
   --state DIR       where the daemon keeps its log and persistent data
                     (default: /var/lib/p2pemu/<mountpoint path>)
+  --profile NAME    kernel behaviour: mainline (default) or userspace-p2pdma-rfc
+                    (the RFC series: mmap of MNT/dev/nvmeX allocates from the CMB);
+                    overrides the topology's profile field
   --foreground      run the daemon in this process until SIGINT/SIGTERM
   --log-level LEVEL fatal, error, warn, info (default), debug, trace, silent
   --readers N       threads reading /dev/fuse (default 4)`;
@@ -31,6 +35,7 @@ background. Needs root.
 const options = {
   topology: { type: 'string' },
   state: { type: 'string' },
+  profile: { type: 'string' },
   foreground: { type: 'boolean' },
   'log-level': { type: 'string' },
   readers: { type: 'string' },
@@ -82,6 +87,10 @@ export async function mountCommand(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof TopologyError) throw new CliError(err.message, EXIT_USAGE);
     throw err;
+  }
+  if (values.profile !== undefined) {
+    if (!(PROFILES as readonly string[]).includes(values.profile)) throw new CliError(`--profile must be one of: ${PROFILES.join(', ')}`, EXIT_USAGE);
+    spec.profile = values.profile as Profile;
   }
   const mountpoint = resolve(positionals[0]!);
   if (values['ready-fd'] === undefined) checkMountpoint(mountpoint);

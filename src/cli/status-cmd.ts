@@ -1,5 +1,7 @@
 // p2pemu status: the live mounts, their daemons, and any stale ones.
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { isAlive, listRecords } from '../daemon/registry.js';
 import { isStaleMount, listMounts } from '../fuse/mount.js';
 import { parse } from './args.js';
@@ -7,10 +9,14 @@ import { parse } from './args.js';
 export const STATUS_USAGE = `usage: p2pemu status [--json]
 
 Lists p2pemu mounts: mount point, daemon pid, state (live, stale: the daemon is
-gone and the mount answers ENOTCONN, or not-mounted), topology and log file.`;
+gone and the mount answers ENOTCONN, or not-mounted), topology and log file, and
+for live mounts the NVMe transfers per (client, provider, path): switch-local
+P2P, P2P through the host bridge, host memory, and refused requests.`;
 
 export interface MountStatus {
   mountpoint: string;
+  /** the transfers table of a live mount (MNT/sys/kernel/debug/p2pemu/transfers) */
+  transfers?: string;
   pid: number | undefined;
   state: 'live' | 'stale' | 'not-mounted';
   topology: string | undefined;
@@ -41,6 +47,14 @@ export function collectStatus(): MountStatus[] {
     if (seen.has(r.mountpoint)) continue;
     out.push({ mountpoint: r.mountpoint, pid: r.pid, state: 'not-mounted', topology: r.topology, logFile: r.logFile, started: r.started });
   }
+  for (const s of out) {
+    if (s.state !== 'live') continue;
+    try {
+      s.transfers = readFileSync(join(s.mountpoint, 'sys/kernel/debug/p2pemu/transfers'), 'utf8');
+    } catch {
+      /* not ours to read */
+    }
+  }
   return out;
 }
 
@@ -63,6 +77,9 @@ export async function statusCommand(argv: string[]): Promise<number> {
     const fix = s.state === 'stale' ? `  (recover: p2pemu unmount ${s.mountpoint})` : '';
     console.log(`${s.mountpoint}  ${s.state}  pid ${s.pid ?? '-'}  topology ${s.topology ?? '?'}  since ${s.started ?? '?'}${fix}`);
     if (s.logFile) console.log(`  log ${s.logFile}`);
+    const rows = s.transfers?.trimEnd().split('\n') ?? [];
+    if (rows.length > 1) for (const r of rows) console.log(`  ${r}`);
+    else if (s.transfers !== undefined) console.log('  no NVMe transfers yet');
   }
   return 0;
 }
