@@ -72,8 +72,11 @@ export function tgidOf(tid: number): number {
   }
 }
 
-/** A task's current syscall: number and the six argument registers, or undefined when not in one. */
-export function syscallArgs(tid: number): { nr: number; args: bigint[] } | undefined {
+/**
+ * A task's current syscall: number and the six argument registers; 'running'
+ * while the task is on a CPU (ask again), undefined when it is in no syscall.
+ */
+export function syscallArgs(tid: number): { nr: number; args: bigint[] } | 'running' | undefined {
   let text: string;
   try {
     text = readFileSync(`/proc/${tid}/syscall`, 'utf8').trim();
@@ -81,7 +84,8 @@ export function syscallArgs(tid: number): { nr: number; args: bigint[] } | undef
     return undefined;
   }
   const f = text.split(' ');
-  if (f[0] === 'running' || f[0] === '-1' || f.length < 7) return undefined;
+  if (f[0] === 'running') return 'running';
+  if (f[0] === '-1' || f.length < 7) return undefined;
   return { nr: Number(f[0]), args: f.slice(1, 7).map((h) => BigInt(h)) };
 }
 

@@ -12,10 +12,22 @@ export interface UserRange {
   len: number;
 }
 
-/** The user memory behind the part [fileOffset, fileOffset+len) of the caller's current read/write syscall. */
-export function userRangesOf(tid: number, fileOffset: number, len: number): UserRange[] | undefined {
-  const sc = syscallArgs(tid);
-  if (!sc) return undefined;
+/** How long to wait for a caller that is still on a CPU to block in its syscall. */
+const RUNNING_RETRIES = 200;
+const RUNNING_WAIT_MS = 0.1;
+
+/**
+ * The user memory behind [fileOffset, fileOffset+len) of the caller's current
+ * read/write syscall. The first request of a syscall can arrive while the
+ * caller is still running ("running" in /proc/TID/syscall): ask again shortly.
+ */
+export async function userRangesOf(tid: number, fileOffset: number, len: number): Promise<UserRange[] | undefined> {
+  let sc = syscallArgs(tid);
+  for (let i = 0; sc === 'running' && i < RUNNING_RETRIES; i++) {
+    await new Promise((r) => setTimeout(r, RUNNING_WAIT_MS));
+    sc = syscallArgs(tid);
+  }
+  if (!sc || sc === 'running') return undefined;
   const a = sc.args.map(Number);
   const pid = tgidOf(tid);
   let start: number | undefined;

@@ -92,9 +92,9 @@ class NamespaceFile implements DeviceFile {
   }
 
   /** The pieces of a request by provider, each with the kernel's decision; throws EREMOTEIO on refusal. */
-  private decide(caller: Caller, offset: number, len: number, write: boolean): { provider: PciDev | undefined; len: number; path: ReturnType<typeof classifyP2p> }[] {
+  private async decide(caller: Caller, offset: number, len: number, write: boolean): Promise<{ provider: PciDev | undefined; len: number; path: ReturnType<typeof classifyP2p> }[]> {
     const dev = this.ctx.p2p.mountDev();
-    const ranges = dev ? userRangesOf(caller.pid, offset, len) : undefined;
+    const ranges = dev ? await userRangesOf(caller.pid, offset, len) : undefined;
     const providers = new Map([...this.ctx.p2p.sized].map(([ino, f]) => [ino, f.provider.dev]));
     const pieces = ranges && dev ? splitByProvider(caller.pid, ranges, dev, providers) : [{ len, provider: undefined }];
     const client = this.ns.ctrl.dev;
@@ -114,19 +114,19 @@ class NamespaceFile implements DeviceFile {
     return true;
   }
 
-  read(offset: number, size: number, caller: Caller, flags: number): Buffer {
+  async read(offset: number, size: number, caller: Caller, flags: number): Promise<Buffer> {
     const n = Math.max(0, Math.min(size, this.ns.size - offset));
-    const pieces = this.checkDirect(offset, size, flags) ? this.decide(caller, offset, n, false) : [{ provider: undefined, len: n, path: 'host' as const }];
+    const pieces = this.checkDirect(offset, size, flags) ? await this.decide(caller, offset, n, false) : [{ provider: undefined, len: n, path: 'host' as const }];
     const out = Buffer.alloc(n);
     preadSync(this.store.fd, out, offset);
     for (const p of pieces) this.ctx.stats.add(this.ns.ctrl.dev, p.provider, p.path, false, p.len);
     return out;
   }
 
-  write(offset: number, data: Buffer, caller: Caller, flags: number): number {
+  async write(offset: number, data: Buffer, caller: Caller, flags: number): Promise<number> {
     if (offset >= this.ns.size && data.length > 0) throw kernelError('ENOSPC', 'write beyond the end of the namespace');
     const n = Math.min(data.length, this.ns.size - offset);
-    const pieces = this.checkDirect(offset, data.length, flags) ? this.decide(caller, offset, n, true) : [{ provider: undefined, len: n, path: 'host' as const }];
+    const pieces = this.checkDirect(offset, data.length, flags) ? await this.decide(caller, offset, n, true) : [{ provider: undefined, len: n, path: 'host' as const }];
     pwriteSync(this.store.fd, data.subarray(0, n), offset);
     for (const p of pieces) this.ctx.stats.add(this.ns.ctrl.dev, p.provider, p.path, true, p.len);
     return n;
@@ -187,9 +187,11 @@ export function addNvmeDevNodes(ctx: NvmeDevContext, devDir: DirNode, ctrl: Nvme
     // the RFC's "nvme-pci: Allow mmaping the CMB in userspace": each mapping is a CMB allocation
     const files = ctx.openAllocations.get(provider) ?? new Set<AllocateFile>();
     ctx.openAllocations.set(provider, files);
-    t.device(devDir, { name: ctrl.name, mode: 0o600, direct: false, size: () => 0, freshPerLookup: true, openFile: allocationNode(ctx.p2p, provider, files) });
+    // sized like the CMB, so that tools checking the length against the file size let the mapping through
+    t.device(devDir, { name: ctrl.name, mode: 0o600, direct: false, size: () => ctrl.cmbRegistered, freshPerLookup: true, openFile: allocationNode(ctx.p2p, provider, files) });
   } else {
-    t.device(devDir, { name: ctrl.name, mode: 0o600, direct: true, size: () => 0, openFile: () => new CtrlFile() });
+    // differs: mmap() cannot be refused with ENODEV over FUSE; a 0-byte file makes the first touch SIGBUS
+    t.device(devDir, { name: ctrl.name, mode: 0o600, direct: false, size: () => 0, openFile: () => new CtrlFile() });
   }
   for (const ns of ctrl.namespaces) {
     const backing = ctx.store.open(`${ctrl.dev.bdf.replace(/:/g, '-')}-n${ns.nsid}`, ns.size);
