@@ -105,6 +105,47 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
+// NVMe namespaces of the default topology, state on tmpfs so that the raw
+// baseline (the namespace's own backing file) is memory too.
+{
+  const nv = mkdtempSync(join('/dev/shm', 'p2pemu-bench-nvme-'));
+  const nvMnt = join(nv, 'mnt');
+  sh(`mkdir -p '${nvMnt}'`);
+  let nvPid;
+  try {
+    const out = execFileSync(process.execPath, [CLI, 'mount', nvMnt, '--state', join(nv, 'state'), '--log-level', 'warn'], { encoding: 'utf8' });
+    nvPid = Number(/daemon pid (\d+)/.exec(out)[1]);
+    const ns = join(nvMnt, 'dev/nvme0n1');
+    const raw = join(nv, 'state/namespaces/0000-03-00.0-n1.img');
+    const mib = 512;
+    const w = timeBest(`dd if=/dev/zero of='${ns}' bs=1M count=${mib} oflag=direct conv=notrunc status=none`);
+    const wr = timeBest(`dd if=/dev/zero of='${raw}' bs=1M count=${mib} oflag=direct conv=notrunc status=none`);
+    record('namespace seq 1MiB O_DIRECT write (target >= 0.50)', mib / 1024 / w, 'GiB/s', mib / 1024 / wr);
+    const r = timeBest(`dd if='${ns}' of=/dev/null bs=1M count=${mib} iflag=direct status=none`);
+    const rr = timeBest(`dd if='${raw}' of=/dev/null bs=1M count=${mib} iflag=direct status=none`);
+    record('namespace seq 1MiB O_DIRECT read (target >= 0.50)', mib / 1024 / r, 'GiB/s', mib / 1024 / rr);
+    const randio = join(nv, 'randio');
+    sh(`gcc -O2 -o '${randio}' '${join(ROOT, 'scripts/bench/randio.c')}'`);
+    const iops = (path) => Math.max(...Array.from({ length: RUNS }, () => Number(sh(`'${randio}' '${path}' 4 5000`).trim())));
+    record('namespace random 4KiB O_DIRECT read, 4 processes', iops(ns), 'IOPS', iops(raw));
+    // P2P copy through nvme1's CMB against the same copy bounced through host memory
+    const copy = join(nv, 'p2p-copy');
+    sh(`gcc -O2 -o '${copy}' '${join(ROOT, 'scripts/examples/p2p-copy.c')}'`);
+    const cmb = join(nvMnt, 'sys/bus/pci/devices/0000:04:00.0/p2pmem/allocate');
+    const cm = 256;
+    const p2p = timeBest(`'${copy}' '${ns}' '${join(nvMnt, 'dev/nvme1n1')}' '${cmb}' ${cm} > /dev/null`);
+    const host = timeBest(`dd if='${ns}' of='${join(nvMnt, 'dev/nvme1n1')}' bs=1M count=${cm} iflag=direct oflag=direct conv=notrunc status=none && dd if='${join(nvMnt, 'dev/nvme1n1')}' of=/dev/null bs=1M count=${cm} iflag=direct status=none`);
+    record('P2P copy nvme0n1 -> CMB of nvme1 -> nvme1n1 (+ verify read)', cm / 1024 / p2p, 'GiB/s', cm / 1024 / host);
+  } finally {
+    try {
+      execFileSync(process.execPath, [CLI, 'unmount', nvMnt], { stdio: 'ignore' });
+    } catch {
+      if (nvPid) try { process.kill(nvPid, 'SIGKILL'); } catch { /* gone */ }
+    }
+    rmSync(nv, { recursive: true, force: true });
+  }
+}
+
 // Mount cost of a big host: 8 accelerators with 128 GiB BARs each, all P2P memory.
 {
   const big = mkdtempSync(join(tmpdir(), 'p2pemu-bench-big-'));
@@ -147,5 +188,5 @@ console.log(`${pad('figure', 60)} ${pad('value', 12)} ${pad('baseline', 12)} rat
 for (const r of results) {
   console.log(`${pad(r.name, 60)} ${pad(`${r.value} ${r.unit}`, 12)} ${pad(r.baseline === null ? '-' : `${r.baseline} ${r.unit}`, 12)} ${r.ratio ?? '-'}`);
 }
-console.log(`baselines, same run, best of ${RUNS}: dd on the BAR backing file in /dev/shm; anonymous shared memory for allocate; mounting the default topology for the mount time`);
+console.log(`baselines, same run, best of ${RUNS}: the same dd/randio on the backing file (BAR or namespace, on tmpfs); anonymous shared memory for allocate; a copy bounced through host memory (dd, then the same verify read) for the P2P copy; mounting the default topology for the mount time`);
 writeFileSync(join(ROOT, 'bench-results.json'), JSON.stringify(results, null, 2) + '\n');

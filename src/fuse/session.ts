@@ -66,22 +66,32 @@ export class FuseSession {
     const initialized = new Promise<void>((res) => this.core.whenInitialized(res));
     const count = this.opts.readers ?? 4;
     const exits: Promise<void>[] = [];
-    for (let i = 0; i < count; i++) {
-      const w = new Worker(new URL('./reader-worker.js', import.meta.url), {
-        workerData: { fd, tables: this.core.handles.buffers },
+    const startReader = (i: number): Promise<void> =>
+      new Promise((res) => {
+        const w = new Worker(new URL('./reader-worker.js', import.meta.url), {
+          workerData: { fd, tables: this.core.handles.buffers },
+        });
+        let finished = false;
+        w.on('message', (msg: Uint8Array | { type: 'exit'; code: string }) => {
+          if (msg instanceof Uint8Array) this.core.dispatch(Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength));
+          else {
+            finished = true;
+            log.debug({ reader: i, code: msg.code }, 'reader finished');
+          }
+        });
+        w.on('error', (err) => log.error({ err, reader: i }, 'reader failed'));
+        w.on('exit', () => {
+          this.readers.splice(this.readers.indexOf(w), 1);
+          // A reader that died on its own took a request with it (its caller waits
+          // until the mount goes); keep serving everyone else with a new reader.
+          if (!finished && !this.unmounting && this.fd >= 0) {
+            log.error({ reader: i }, 'reader died unexpectedly; starting another');
+            startReader(i).then(res);
+          } else res();
+        });
+        this.readers.push(w);
       });
-      exits.push(
-        new Promise((res) => {
-          w.on('message', (msg: Uint8Array | { type: 'exit'; code: string }) => {
-            if (msg instanceof Uint8Array) this.core.dispatch(Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength));
-            else log.debug({ reader: i, code: msg.code }, 'reader finished');
-          });
-          w.on('error', (err) => log.error({ err }, 'reader failed'));
-          w.on('exit', () => res());
-        }),
-      );
-      this.readers.push(w);
-    }
+    for (let i = 0; i < count; i++) exits.push(startReader(i));
     this.exited = Promise.all(exits).then(() => this.finish());
     this.notifier = new Worker(new URL('./notify-worker.js', import.meta.url), { workerData: { fd } });
     this.notifier.on('message', (m: { id: number; error?: string }) => {

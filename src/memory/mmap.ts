@@ -1,6 +1,9 @@
 // Shared mappings of backing files through libc mmap (koffi), usable in any
 // worker thread: Node has no mmap, and mmap-io cannot load in workers.
-// Views are windows of at most 1 GiB (a Buffer holds at most 4 GiB in Node 20).
+// V8 counts every view as external memory for as long as it is referenced: a
+// worker that kept 1 GiB views of a 32 GiB BAR died "out of memory" with its
+// request unanswered. So windows are 256 MiB, a thread keeps the few it used
+// last, and unmaps the rest (nothing refers to a window after its request).
 
 import koffi from 'koffi';
 
@@ -9,40 +12,66 @@ const PROT_WRITE = 2;
 const MAP_SHARED = 1;
 const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 
-export const WINDOW_SHIFT = 30;
+export const WINDOW_SHIFT = 28;
 export const WINDOW_SIZE = 2 ** WINDOW_SHIFT;
+/** windows a thread keeps mapped (at most 2 GiB of views counted by V8) */
+const WINDOWS_KEPT = 8;
 
-let libcMmap: ((addr: null, len: number, prot: number, flags: number, fd: number, off: number) => unknown) | undefined;
+interface Libc {
+  mmap: (addr: null, len: number, prot: number, flags: number, fd: number, off: number) => unknown;
+  munmap: (addr: unknown, len: number) => number;
+}
+let libc: Libc | undefined;
 
-function mmapFn() {
-  libcMmap ??= koffi.load('libc.so.6').func('void *mmap(void *addr, size_t len, int prot, int flags, int fd, int64_t off)');
-  return libcMmap!;
+function lib(): Libc {
+  if (!libc) {
+    const l = koffi.load('libc.so.6');
+    libc = {
+      mmap: l.func('void *mmap(void *addr, size_t len, int prot, int flags, int fd, int64_t off)'),
+      munmap: l.func('int munmap(void *addr, size_t len)'),
+    };
+  }
+  return libc;
 }
 
-/** Maps [offset, offset+len) of fd shared and writable, and returns a Buffer over it (no copy). */
-export function mapShared(fd: number, offset: number, len: number): Buffer {
-  const ptr = mmapFn()(null, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, offset);
-  if (koffi.address(ptr) === MAP_FAILED) throw new Error(`mmap of fd ${fd} at ${offset} (+${len}) failed`);
-  return Buffer.from(koffi.view(ptr, len));
+export interface Mapping {
+  buf: Buffer;
+  unmap(): void;
+}
+
+/** Maps [offset, offset+len) of fd shared and writable: a Buffer over it (no copy) and its unmapping. */
+export function mapShared(fd: number, offset: number, len: number): Mapping {
+  const ptr = lib().mmap(null, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, offset);
+  if (koffi.address(ptr as never) === MAP_FAILED) throw new Error(`mmap of fd ${fd} at ${offset} (+${len}) failed`);
+  // the Buffer must not be touched after unmap()
+  return { buf: Buffer.from(koffi.view(ptr, len)), unmap: () => void lib().munmap(ptr, len) };
 }
 
 /**
- * 1 GiB windows of backing files, mapped on first use and kept for the life of
- * the thread. Keyed by a backing id, never by fd: fd numbers are reused.
+ * Windows of backing files, mapped on first use, the least recently used
+ * unmapped beyond WINDOWS_KEPT. Keyed by a backing id, never by fd: fd numbers
+ * are reused. Callers must not keep a window past the request it served.
  */
 export class WindowCache {
-  private readonly windows = new Map<number, Buffer>();
+  private readonly windows = new Map<number, Mapping>();
 
-  /** The window holding byte `offset` of the file, and the offset inside it. */
+  /** The window holding byte `offset` of the file (offset % WINDOW_SIZE inside it). */
   window(id: number, fd: number, fileSize: number, offset: number): Buffer {
     const index = Math.floor(offset / WINDOW_SIZE);
-    const key = id * 65536 + index;
+    const key = id * 2 ** 20 + index;
     let w = this.windows.get(key);
-    if (!w) {
+    if (w) {
+      this.windows.delete(key); // re-insert: most recently used last
+    } else {
       const start = index * WINDOW_SIZE;
       w = mapShared(fd, start, Math.min(WINDOW_SIZE, fileSize - start));
-      this.windows.set(key, w);
+      if (this.windows.size >= WINDOWS_KEPT) {
+        const [oldKey, old] = this.windows.entries().next().value as [number, Mapping];
+        this.windows.delete(oldKey);
+        old.unmap();
+      }
     }
-    return w;
+    this.windows.set(key, w);
+    return w.buf;
   }
 }
