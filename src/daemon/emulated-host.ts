@@ -55,7 +55,7 @@ export function buildEmulatedHost(spec: TopologySpec, barDir: string, stateDir: 
   const sysfs = new PciSysfs({ table, host: pci, klog, bars, drivers }, vfs);
   const mount: { dev?: string } = {};
   const openAllocations: OpenAllocations = new Map();
-  const p2pCtx: P2pmemContext = { table, vfs, p2pdma, bars, barView, mountDev: () => mount.dev, sized: new Map() };
+  const p2pCtx: P2pmemContext = { table, vfs, p2pdma, bars, barView, mountDev: () => mount.dev, sized: new Map(), sizedGeneration: 0 };
 
   const addGroup = (p: P2pdmaProvider) => {
     const dir = sysfs.dirs.get(p.dev);

@@ -12,9 +12,8 @@ export interface UserRange {
   len: number;
 }
 
-/** How long to wait for a caller that is still on a CPU to block in its syscall. */
-const RUNNING_RETRIES = 200;
-const RUNNING_WAIT_MS = 0.1;
+/** How often to look again at a caller that is still on a CPU (one event-loop turn each). */
+const RUNNING_RETRIES = 5000;
 
 /**
  * The user memory behind [fileOffset, fileOffset+len) of the caller's current
@@ -24,7 +23,7 @@ const RUNNING_WAIT_MS = 0.1;
 export async function userRangesOf(tid: number, fileOffset: number, len: number): Promise<UserRange[] | undefined> {
   let sc = syscallArgs(tid);
   for (let i = 0; sc === 'running' && i < RUNNING_RETRIES; i++) {
-    await new Promise((r) => setTimeout(r, RUNNING_WAIT_MS));
+    await new Promise((r) => setImmediate(r));
     sc = syscallArgs(tid);
   }
   if (!sc || sc === 'running') return undefined;
@@ -85,16 +84,26 @@ export interface P2pPiece<P> {
   provider: P | undefined;
 }
 
-/**
- * Splits user ranges into host memory and pieces that lie in mappings of the
- * given allocation inodes (device "MM:mm" of the mount), like bio building
- * stops at a change of pgmap.
- */
-export function splitByProvider<P>(tid: number, ranges: UserRange[], dev: string, providerOfIno: Map<number, P>): P2pPiece<P>[] {
-  const maps: { start: number; end: number; provider: P }[] = [];
+export interface P2pMapping<P> {
+  start: number;
+  end: number;
+  provider: P;
+}
+
+/** Where a task maps the given allocation inodes (device "MM:mm" of the mount). */
+export function p2pMappingsOf<P>(tid: number, dev: string, providerOfIno: Map<number, P>): P2pMapping<P>[] {
+  const maps: P2pMapping<P>[] = [];
   for (const [ino, provider] of providerOfIno) {
     for (const m of fileMappings(tid, dev, ino)) maps.push({ start: m.start, end: m.end, provider });
   }
+  return maps;
+}
+
+/**
+ * Splits user ranges into host memory and pieces that lie in P2P mappings,
+ * like bio building stops at a change of pgmap.
+ */
+export function splitByProvider<P>(ranges: UserRange[], maps: P2pMapping<P>[]): P2pPiece<P>[] {
   const pieces: P2pPiece<P>[] = [];
   const push = (len: number, provider: P | undefined) => {
     const last = pieces[pieces.length - 1];

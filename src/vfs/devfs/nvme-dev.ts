@@ -13,7 +13,8 @@ import { writeProcessMemory } from '../../proc.js';
 import type { Caller } from '../caller.js';
 import type { DeviceFile, DirNode, FileBacking, IoctlCall } from '../node.js';
 import { allocationNode, type AllocateFile, type P2pmemContext } from '../sysfs/p2pmem-group.js';
-import { splitByProvider, userRangesOf } from './direct-io.js';
+import { p2pMappingsOf, splitByProvider, userRangesOf, type P2pMapping } from './direct-io.js';
+import { tgidOf } from '../../proc.js';
 
 const O_DIRECT = 0o40000;
 const SECTOR = 512;
@@ -46,6 +47,21 @@ export interface NvmeDevContext {
   openAllocations: Map<P2pdmaProvider, Set<AllocateFile>>;
   /** next free data-path stats slot */
   nextStatsSlot: number;
+  /** P2P mappings per process, valid while the generation of sized allocations is unchanged */
+  mappingCache?: Map<number, { generation: number; maps: P2pMapping<PciDev>[] }>;
+}
+
+/** The caller's P2P mappings, from /proc/TID/maps once per process and allocation change. */
+function p2pMappingsCached(ctx: NvmeDevContext, tid: number, dev: string): P2pMapping<PciDev>[] {
+  const cache = (ctx.mappingCache ??= new Map());
+  const pid = tgidOf(tid);
+  const hit = cache.get(pid);
+  if (hit && hit.generation === ctx.p2p.sizedGeneration) return hit.maps;
+  const providers = new Map([...ctx.p2p.sized].map(([ino, f]) => [ino, f.provider.dev]));
+  const maps = p2pMappingsOf(tid, dev, providers);
+  if (cache.size > 1024) cache.clear();
+  cache.set(pid, { generation: ctx.p2p.sizedGeneration, maps });
+  return maps;
 }
 
 function toUser(caller: Caller, arg: bigint, bytes: Buffer): { result: number } {
@@ -95,8 +111,7 @@ class NamespaceFile implements DeviceFile {
   private async decide(caller: Caller, offset: number, len: number, write: boolean): Promise<{ provider: PciDev | undefined; len: number; path: ReturnType<typeof classifyP2p> }[]> {
     const dev = this.ctx.p2p.mountDev();
     const ranges = dev ? await userRangesOf(caller.pid, offset, len) : undefined;
-    const providers = new Map([...this.ctx.p2p.sized].map(([ino, f]) => [ino, f.provider.dev]));
-    const pieces = ranges && dev ? splitByProvider(caller.pid, ranges, dev, providers) : [{ len, provider: undefined }];
+    const pieces = ranges && dev ? splitByProvider(ranges, p2pMappingsCached(this.ctx, caller.pid, dev)) : [{ len, provider: undefined }];
     const client = this.ns.ctrl.dev;
     return pieces.map((p) => {
       try {

@@ -30,12 +30,15 @@ export interface P2pmemContext {
   mountDev: () => string | undefined;
   /** allocations sized so far, by node id: where O_DIRECT buffers may lie */
   sized: Map<number, AllocateFile>;
+  /** bumped whenever `sized` changes, so cached views of process mappings can tell they are stale */
+  sizedGeneration: number;
   onEvent?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
 function track(ctx: P2pmemContext, f: AllocateFile, on: boolean): void {
   if (on) ctx.sized.set(f.ino, f);
   else ctx.sized.delete(f.ino);
+  ctx.sizedGeneration++;
   // O_DIRECT requests need a look at the caller's buffer only while P2P mappings exist
   ctx.vfs.setDirectIoCheck(ctx.sized.size > 0);
 }
