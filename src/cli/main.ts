@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { CliError } from './cli-error.js';
 import { DMESG_USAGE, dmesgCommand } from './dmesg-cmd.js';
 import { EXPLAIN_USAGE, explainCommand } from './explain-cmd.js';
+import { REPORT_USAGE, reportCommand } from './report-cmd.js';
+import { SCENARIO_USAGE, scenarioCommand } from './scenario-cmd.js';
 import { MOUNT_USAGE, mountCommand } from './mount-cmd.js';
 import { STATUS_USAGE, statusCommand } from './status-cmd.js';
 import { TOPO_USAGE, topoCommand } from './topo-cmd.js';
@@ -15,6 +17,8 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; usage
   status: { run: statusCommand, usage: STATUS_USAGE, summary: 'list live and stale p2pemu mounts' },
   topo: { run: topoCommand, usage: TOPO_USAGE, summary: 'print a topology as a tree, Graphviz dot or JSON' },
   explain: { run: explainCommand, usage: EXPLAIN_USAGE, summary: 'why a client/provider pair gets its P2P map type and distance' },
+  report: { run: reportCommand, usage: REPORT_USAGE, summary: 'compound pages: folios, struct-page memory and predicted mmap cost per policy' },
+  scenario: { run: scenarioCommand, usage: SCENARIO_USAGE, summary: 'ready-made experiments (compound-review)' },
   dmesg: { run: dmesgCommand, usage: DMESG_USAGE, summary: "print a mount's emulated kernel log" },
 };
 

@@ -13,6 +13,7 @@ import {
   type BarSpec,
   type CmbSpec,
   type EndpointKind,
+  type FolioSpec,
   type EndpointSpec,
   type HostBridgeSpec,
   type LinkSpec,
@@ -182,7 +183,7 @@ function parseEndpoint(c: Cursor, kind: EndpointKind, names: Set<string>, numaNo
   if (kind !== 'nvme' && c.has('cmb')) c.get('cmb').fail('only an nvme endpoint has a controller memory buffer');
   let p2pmem: P2pmemSpec | undefined;
   if (c.has('p2pmem')) p2pmem = parseP2pmem(c.get('p2pmem'), bars);
-  else if (d.p2pmemBar !== undefined && bars.some((b) => b.index === d.p2pmemBar)) p2pmem = { bar: d.p2pmemBar, offset: 0, size: 0 };
+  else if (d.p2pmemBar !== undefined && bars.some((b) => b.index === d.p2pmemBar)) p2pmem = { bar: d.p2pmemBar, offset: 0, size: 0, folios: { policy: 'base', align: 4096 } };
   if (c.get('p2pmem').present && kind === 'nvme') c.get('p2pmem').fail('an nvme endpoint registers P2P memory through its cmb');
   const link = parseLink(c.get('link'), d.link);
   const driver = c.get('driver').str(d.driver);
@@ -294,8 +295,25 @@ function findBar(c: Cursor, bars: BarSpec[], index: number): BarSpec {
   return bar;
 }
 
+const FOLIO_POLICIES = ['base', 'device-align', 'best-effort'];
+const HUGE = [2 ** 21, 2 ** 30];
+
+/** folios: base | device-align | best-effort, align: 2MiB | 1GiB; NVMe's devmap_align (the series' cmb_devmap_align) means device-align. */
+function parseFolios(c: Cursor, devmapAlign = false): FolioSpec {
+  let policy = c.get('folios').str('base');
+  if (!FOLIO_POLICIES.includes(policy)) c.get('folios').fail(`unknown folio policy "${policy}" (expected one of: ${FOLIO_POLICIES.join(', ')})`);
+  const key = devmapAlign && c.has('devmap_align') ? 'devmap_align' : 'align';
+  if (key === 'devmap_align') {
+    if (c.has('folios') && policy !== 'device-align') c.get('devmap_align').fail('devmap_align is the device-align policy; drop folios or set it to device-align');
+    policy = 'device-align';
+  }
+  const align = c.get(key).size(policy === 'base' ? 4096 : policy === 'best-effort' ? 2 ** 30 : 2 ** 21);
+  if (policy !== 'base' && !HUGE.includes(align)) c.get(key).fail(`folio size must be 2MiB or 1GiB, not ${formatSize(align)}`);
+  return { policy: policy as FolioSpec['policy'], align };
+}
+
 function parseCmb(c: Cursor, bars: BarSpec[]): CmbSpec {
-  c.map(['size', 'bar', 'offset', 'flags']);
+  c.map(['size', 'bar', 'offset', 'flags', 'folios', 'align', 'devmap_align']);
   const size = c.get('size').size();
   const barIndex = c.get('bar').int(2, 0, 5);
   const offset = c.get('offset').size(0);
@@ -313,11 +331,11 @@ function parseCmb(c: Cursor, bars: BarSpec[]): CmbSpec {
   if (offset + size > bar.size) {
     c.get('size').fail(`BAR ${barIndex} (${formatSize(bar.size)}) is smaller than the CMB it holds (offset ${formatSize(offset)} + ${formatSize(size)})`);
   }
-  return { bar: barIndex, offset, size, flags };
+  return { bar: barIndex, offset, size, flags, folios: parseFolios(c, true) };
 }
 
 function parseP2pmem(c: Cursor, bars: BarSpec[]): P2pmemSpec {
-  c.map(['bar', 'offset', 'size']);
+  c.map(['bar', 'offset', 'size', 'folios', 'align']);
   const bar = findBar(c.get('bar'), bars, c.get('bar').int(undefined, 0, 5));
   const offset = c.get('offset').size(0);
   const size = c.get('size').size(0);
@@ -325,7 +343,7 @@ function parseP2pmem(c: Cursor, bars: BarSpec[]): P2pmemSpec {
   if (offset + size > bar.size) {
     c.get('size').fail(`BAR ${bar.index} (${formatSize(bar.size)}) is smaller than the P2P memory it holds (offset ${formatSize(offset)} + ${formatSize(size)})`);
   }
-  return { bar: bar.index, offset, size };
+  return { bar: bar.index, offset, size, folios: parseFolios(c) };
 }
 
 export { ENDPOINT_KINDS, ACS_BITS };

@@ -26,12 +26,20 @@ export interface BarSpec {
   prefetch: boolean;
 }
 
+/** How a provider's P2P memory is cut into folios (model/mm/folio.ts). */
+export interface FolioSpec {
+  policy: 'base' | 'device-align' | 'best-effort';
+  /** device-align: the pgmap's folio size; best-effort: the largest size tried */
+  align: number;
+}
+
 export interface CmbSpec {
   bar: number;
   offset: number;
   size: number;
   /** CMBSZ capability flags: SQS, CQS, LISTS, RDS, WDS */
   flags: string[];
+  folios: FolioSpec;
 }
 
 export interface P2pmemSpec {
@@ -39,6 +47,7 @@ export interface P2pmemSpec {
   offset: number;
   /** 0: the rest of the BAR from offset (as pci_p2pdma_add_resource takes it) */
   size: number;
+  folios: FolioSpec;
 }
 
 interface Located {

@@ -7,6 +7,7 @@ import type { BarView } from '../memory/bar-view.js';
 import { MAP_TYPE_NAMES, type P2pdmaSubsystem } from '../model/p2pdma/index.js';
 import type { PciHost } from '../model/pci/index.js';
 import type { TransferStats } from '../model/nvme/index.js';
+import { foliosText } from './debugfs-folios.js';
 import type { Caller } from './caller.js';
 import type { DeviceFile } from './node.js';
 import type { InodeTable } from './tree.js';
@@ -107,6 +108,7 @@ export function transfersText(stats: TransferStats): string {
 export function buildDebugfs(t: InodeTable, host: PciHost, p2pdma: P2pdmaSubsystem, view: BarView, stats: TransferStats): void {
   const dir = t.dirs(t.root, 'sys/kernel/debug/p2pemu');
   t.text(dir, 'transfers', 0o400, () => transfersText(stats));
+  t.text(dir, 'folios', 0o400, () => foliosText(p2pdma));
   t.text(dir, 'allocations', 0o400, () => allocationsText(p2pdma));
   t.text(dir, 'pools', 0o400, () => poolsText(p2pdma));
   t.text(dir, 'map_types', 0o400, () => mapTypesText(p2pdma, host));

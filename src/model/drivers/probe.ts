@@ -14,7 +14,7 @@ export function probeDevice(dev: PciDev, p2pdma: P2pdmaSubsystem, klog: KernelLo
   const spec = dev.endpoint?.p2pmem;
   if (!spec || !dev.driver || dev.role === 'nvme') return;
   try {
-    p2pdma.addResource(dev, spec.bar, spec.size, spec.offset);
+    p2pdma.addResource(dev, spec.bar, spec.size, spec.offset, spec.folios);
     p2pdma.publish(dev, true);
   } catch (err) {
     klog.log(KERN_WARNING, `${devPrefix(dev)}failed to register P2P memory: ${(err as Error).message}`);

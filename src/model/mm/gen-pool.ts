@@ -51,17 +51,50 @@ export class GenPool<O> {
 
   // kernel: gen_pool_alloc_owner() with gen_pool_first_fit
   alloc(size: number): PoolAllocation<O> | undefined {
+    return this.allocAligned(size, PAGE_SIZE);
+  }
+
+  // kernel: gen_pool_first_fit_align() / gen_pool_first_fit_order_align()
+  /** First fit whose start address is a multiple of `align` (a power of two ≥ one page). */
+  allocAligned(size: number, align: number): PoolAllocation<O> | undefined {
     if (size <= 0) return undefined;
     const want = roundUp(size);
     for (const chunk of this.chunks) {
-      const i = chunk.free.findIndex(([, len]) => len >= want);
-      if (i < 0) continue;
-      const [off, len] = chunk.free[i]!;
-      if (len === want) chunk.free.splice(i, 1);
-      else chunk.free[i] = [off + want, len - want];
-      return { addr: chunk.start + off, busAddr: chunk.busStart + off, size: want, chunk };
+      for (let i = 0; i < chunk.free.length; i++) {
+        const [off, len] = chunk.free[i]!;
+        const addr = chunk.start + off;
+        const at = Math.ceil(addr / align) * align - chunk.start;
+        const lead = at - off;
+        if (lead + want > len) continue;
+        // carve [at, at+want) out of the extent, keeping what is left on either side
+        const rest: [number, number][] = [];
+        if (lead > 0) rest.push([off, lead]);
+        if (len - lead - want > 0) rest.push([at + want, len - lead - want]);
+        chunk.free.splice(i, 1, ...rest);
+        return { addr: chunk.start + at, busAddr: chunk.busStart + at, size: want, chunk };
+      }
     }
     return undefined;
+  }
+
+  /** Free bytes that lie in whole `align`-aligned blocks (what an aligned allocation could still get). */
+  alignedFree(align: number): number {
+    let n = 0;
+    for (const c of this.chunks) {
+      for (const [off, len] of c.free) {
+        const a = Math.ceil((c.start + off) / align) * align;
+        const b = Math.floor((c.start + off + len) / align) * align;
+        if (b > a) n += b - a;
+      }
+    }
+    return n;
+  }
+
+  /** The largest free extent. */
+  largestFree(): number {
+    let n = 0;
+    for (const c of this.chunks) for (const [, len] of c.free) n = Math.max(n, len);
+    return n;
   }
 
   // kernel: gen_pool_free_owner()

@@ -13,6 +13,8 @@ export type MemoryType = (typeof MemoryType)[keyof typeof MemoryType];
 
 export class DevPagemap {
   refs = 0;
+  /** compound pages of 2^vmemmapShift base pages (0: plain pages, mainline P2PDMA) */
+  vmemmapShift = 0;
   dying = false;
   private drained: (() => void)[] = [];
 

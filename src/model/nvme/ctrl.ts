@@ -106,7 +106,7 @@ export class NvmeCtrl {
     // CRE | CMSE | controller base address (4 KiB aligned, so the low bits are free)
     this.cmbmsc = bar.start + offset + NVME_CMBMSC_CRE + NVME_CMBMSC_CMSE;
     try {
-      p2pdma.addResource(this.dev, barIndex, size, offset);
+      p2pdma.addResource(this.dev, barIndex, size, offset, this.dev.endpoint?.cmb?.folios);
     } catch {
       klog.log(KERN_WARNING, `${devPrefix(this.dev)}failed to register the CMB`);
       this.cmbmsc = 0;

@@ -6,6 +6,17 @@ import { kernelError } from '../../errno.js';
 import { KERN_INFO, type KernelLog } from '../klog.js';
 import { DevPagemap, MemoryType } from '../mm/pgmap.js';
 import { PAGE_SIZE, type PoolAllocation } from '../mm/gen-pool.js';
+import {
+  BASE_FOLIOS,
+  folioLayout,
+  mappingEntries,
+  orderOf,
+  PMD_SIZE,
+  PUD_SIZE,
+  type FolioConfig,
+  type FolioPolicy,
+  type PageTableEntries,
+} from '../mm/folio.js';
 import { devPrefix, type PciDev, type PciHost } from '../pci/index.js';
 import { calcMapTypeAndDist, MapType, type MapTrace } from './map-type.js';
 import { mapTypesIdx, P2pdmaProvider } from './provider.js';
@@ -13,8 +24,24 @@ import { mapTypesIdx, P2pdmaProvider } from './provider.js';
 /** memremap_compat_align() on x86_64: the memory-hotplug sub-section */
 export const SUBSECTION_SIZE = 2 * 1024 * 1024;
 
+/** How one allocation is built of folios and mapped (kernel-facts §6.4, §6.5). */
+export interface FolioMapping {
+  policy: FolioPolicy;
+  /** the largest folio in the allocation */
+  folioSize: number;
+  /** folio counts by order */
+  folios: Map<number, number>;
+  /** where the process's mapping starts (0 for kernel allocations) */
+  va: number;
+  /** entries for the process's actual address */
+  entries: PageTableEntries;
+  /** entries had the kernel chosen the address itself (get_unmapped_area aligning it) */
+  entriesIfAligned: PageTableEntries;
+}
+
 export interface P2pAllocation {
   id: number;
+  folio?: FolioMapping;
   provider: P2pdmaProvider;
   pgmap: DevPagemap;
   /** CPU physical address */
@@ -73,7 +100,7 @@ export class P2pdmaSubsystem {
   }
 
   // kernel: pci_p2pdma_add_resource(), drivers/pci/p2pdma.c [PCI-NEXT]
-  addResource(dev: PciDev, barIndex: number, size: number, offset: number): void {
+  addResource(dev: PciDev, barIndex: number, size: number, offset: number, folios: FolioConfig = BASE_FOLIOS): void {
     const bar = dev.bars.find((b) => b.index === barIndex);
     if (!bar) throw kernelError('EINVAL', `${dev.bdf}: BAR ${barIndex} is not a memory BAR`);
     if (offset >= bar.size) throw kernelError('EINVAL', `${dev.bdf}: offset ${offset} beyond BAR ${barIndex}`);
@@ -86,8 +113,14 @@ export class P2pdmaSubsystem {
       this.klog.log(KERN_INFO, `WARNING: Misaligned __add_pages start: ${pfn(start)} end: ${pfn(start + len - 1)}`);
       throw kernelError('EINVAL', `${dev.bdf}: P2P range is not 2 MiB aligned`);
     }
+    // the series: a device folio size needs a range made of whole folios
+    if (folios.policy === 'device-align' && (start % folios.align !== 0 || len % folios.align !== 0)) {
+      throw kernelError('EINVAL', `${dev.bdf}: P2P range is not aligned to its ${folios.align}-byte folios`);
+    }
     const p = this.setupPool(dev);
+    p.folios = folios;
     const pgmap = new DevPagemap(MemoryType.MEMORY_DEVICE_PCI_P2PDMA, start, len, barIndex, offset);
+    pgmap.vmemmapShift = folios.policy === 'device-align' ? orderOf(folios.align) : 0;
     p.pgmaps.push(pgmap);
     // bus offset 0: CPU and PCI bus addresses are the same on x86
     p.pool.addChunk(start, start, len, pgmap);
@@ -155,9 +188,12 @@ export class P2pdmaSubsystem {
     return this.calc(provider, client, true).mapType;
   }
 
-  private takePages(p: P2pdmaProvider, size: number, owner: { pid: number; comm: string }): P2pAllocation {
-    const a: PoolAllocation<DevPagemap> | undefined = p.pool.alloc(size);
+  private takePages(p: P2pdmaProvider, size: number, owner: { pid: number; comm: string }, align?: number): P2pAllocation;
+  private takePages(p: P2pdmaProvider, size: number, owner: { pid: number; comm: string }, align: number, soft: true): P2pAllocation | undefined;
+  private takePages(p: P2pdmaProvider, size: number, owner: { pid: number; comm: string }, align = PAGE_SIZE, soft = false): P2pAllocation | undefined {
+    const a: PoolAllocation<DevPagemap> | undefined = p.pool.allocAligned(size, align);
     if (!a) {
+      if (soft) return undefined;
       p.counters.failedNoMemory++;
       throw kernelError('ENOMEM', `${p.dev.bdf}: no ${size} bytes of P2P memory left (${p.pool.avail} available)`);
     }
@@ -185,9 +221,9 @@ export class P2pdmaSubsystem {
     return alloc;
   }
 
-  // kernel: p2pmem_alloc_mmap(), drivers/pci/p2pdma.c [PCI-NEXT]
+  // kernel: p2pmem_alloc_mmap(), drivers/pci/p2pdma.c [PCI-NEXT]; folio policies: see native-notes/compound-pages.md
   /** One userspace mapping of p2pmem/allocate: a new allocation, one page reference per page. */
-  allocMmap(dev: PciDev, req: { len: number; pgoff: number; shared: boolean; pid: number; comm: string }): P2pAllocation {
+  allocMmap(dev: PciDev, req: { len: number; pgoff: number; shared: boolean; pid: number; comm: string; va?: number }): P2pAllocation {
     const p = this.providerOf(dev);
     if (!req.shared) {
       if (p) p.counters.failedPrivate++;
@@ -200,7 +236,44 @@ export class P2pdmaSubsystem {
       throw kernelError('EINVAL', 'allocate must be mapped at offset 0');
     }
     if (!p) throw kernelError('ENODEV', `${dev.bdf} has no P2P memory`);
-    return this.takePages(p, req.len, { pid: req.pid, comm: req.comm });
+    const va = req.va ?? 0;
+    const cfg = p.folios;
+    let alloc: P2pAllocation;
+    let folioSize = PAGE_SIZE;
+    if (cfg.policy === 'device-align') {
+      // the series: the pgmap's folios are fixed; a mapping must cover whole, aligned folios
+      if (va % cfg.align !== 0 || req.len % cfg.align !== 0) {
+        p.counters.failedAlign++;
+        this.klog.log(KERN_INFO, `${devPrefix(dev)}${req.comm}: fail, attempted mapping not aligned to the ${cfg.align >> 20} MiB device folio`);
+        throw kernelError('EINVAL', `mapping of ${req.len} bytes at 0x${va.toString(16)} is not aligned to ${cfg.align} bytes`);
+      }
+      alloc = this.takePages(p, req.len, { pid: req.pid, comm: req.comm }, cfg.align);
+      folioSize = cfg.align;
+    } else if (cfg.policy === 'best-effort') {
+      // the review: the highest order an aligned allocation can still get, down to base pages
+      const tries = [PUD_SIZE, PMD_SIZE].filter((s) => s <= cfg.align && s <= req.len);
+      let got: P2pAllocation | undefined;
+      for (const size of tries) {
+        got = this.takePages(p, req.len, { pid: req.pid, comm: req.comm }, size, true);
+        if (got) {
+          folioSize = size;
+          break;
+        }
+      }
+      alloc = got ?? this.takePages(p, req.len, { pid: req.pid, comm: req.comm });
+    } else {
+      alloc = this.takePages(p, req.len, { pid: req.pid, comm: req.comm });
+    }
+    const alignedVa = folioSize > PAGE_SIZE ? alloc.addr % folioSize : va;
+    alloc.folio = {
+      policy: cfg.policy,
+      folioSize,
+      folios: folioLayout(alloc.addr, alloc.size, folioSize),
+      va,
+      entries: mappingEntries(va, alloc.addr, alloc.size, folioSize),
+      entriesIfAligned: mappingEntries(alignedVa, alloc.addr, alloc.size, folioSize),
+    };
+    return alloc;
   }
 
   /** The pages of a userspace allocation are freed (munmap, exit, or zapped by a removal). */

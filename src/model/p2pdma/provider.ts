@@ -3,6 +3,7 @@
 
 import { GenPool } from '../mm/gen-pool.js';
 import type { DevPagemap } from '../mm/pgmap.js';
+import { BASE_FOLIOS, type FolioConfig } from '../mm/folio.js';
 import type { PciDev } from '../pci/index.js';
 import type { MapType } from './map-type.js';
 
@@ -14,6 +15,7 @@ export interface P2pdmaCounters {
   failedOffset: number;
   failedNoMemory: number;
   failedNoDevice: number;
+  failedAlign: number;
 }
 
 export class P2pdmaProvider {
@@ -32,7 +34,10 @@ export class P2pdmaProvider {
     failedOffset: 0,
     failedNoMemory: 0,
     failedNoDevice: 0,
+    failedAlign: 0,
   };
+  /** how the memory is cut into folios (base pages in mainline) */
+  folios: FolioConfig = BASE_FOLIOS;
 
   constructor(readonly dev: PciDev) {}
 }

@@ -80,6 +80,7 @@ export class AllocateFile implements DeviceFile {
         shared: m.perms[3] === 's',
         pid: tgidOf(caller.pid),
         comm,
+        va: m.start,
       });
     } catch (err) {
       if (!(err instanceof KernelError)) throw err;
