@@ -83,7 +83,7 @@ export async function mountCommand(argv: string[]): Promise<number> {
   // Bad topology: one line, exit 2, and nothing created or mounted.
   let spec;
   try {
-    spec = loadTopology(values.topology);
+    spec = loadTopology(values.topology === undefined ? undefined : resolve(values.topology));
   } catch (err) {
     if (err instanceof TopologyError) throw new CliError(err.message, EXIT_USAGE);
     throw err;

@@ -9,6 +9,8 @@ import { TopologyError } from '../config/topology-error.js';
 import { COST_NS, FOLIO_POLICIES, type FolioPolicy } from '../model/mm/folio.js';
 import { formatBytes, formatEntries, formatNs, providerFolioFacts } from '../model/mm/folio-report.js';
 import { bootHostModel } from '../model/host-model.js';
+import { readRecord } from '../daemon/registry.js';
+import { DEFAULT_TOPOLOGY_NAME } from '../config/default-topology.js';
 import { parse } from './args.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 
@@ -17,7 +19,8 @@ export const REPORT_USAGE = `usage: p2pemu report [MOUNTPOINT] [--topology FILE]
 Compound pages for P2P memory. For each provider of the topology: the folio
 policy, struct-page memory with and without vmemmap de-duplication, the entries
 needed to map all of its memory and the predicted kernel time of that mmap;
-then the same totals under each policy. With MOUNTPOINT, also every live
+then the same totals under each policy. With MOUNTPOINT (and no --topology, the
+topology that mount was made from), also every live
 allocation of that mount: its folios, the entries for the address the process
 got and for the address a kernel with this policy would have chosen.
   --policy P   apply P to every provider (default: what the topology says)
@@ -66,9 +69,12 @@ export async function reportCommand(argv: string[]): Promise<number> {
   }
   const align = values.align === undefined ? undefined : parseSize(values.align);
   if (values.align !== undefined && align !== 2 ** 21 && align !== 2 ** 30) throw new CliError('--align must be 2MiB or 1GiB', EXIT_USAGE);
+  // with a mount point and no --topology: the topology that mount was made from
+  const rec = positionals[0] && values.topology === undefined ? readRecord(resolve(positionals[0])) : undefined;
+  const file = values.topology ?? (rec && rec.topology !== DEFAULT_TOPOLOGY_NAME ? rec.topology : undefined);
   const load = () => {
     try {
-      return loadTopology(values.topology);
+      return loadTopology(file);
     } catch (err) {
       if (err instanceof TopologyError) throw new CliError(err.message, EXIT_USAGE);
       throw err;

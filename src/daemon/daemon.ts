@@ -112,7 +112,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
 /** Foreground entry: start, report readiness, and run until a signal or the mount goes away. */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
-  let d: RunningDaemon;
+  // Handlers first: a SIGTERM that arrived between "ready" and their installation
+  // used to kill the daemon with the default action and leave the mount behind.
+  let d: RunningDaemon | undefined;
+  let signalled: NodeJS.Signals | undefined;
+  let wake: (() => void) | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    opts.log.info({ signal: sig }, 'signal received');
+    signalled ??= sig;
+    wake?.();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     d = await startDaemon(opts);
   } catch (err) {
@@ -122,15 +133,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     return 1;
   }
   tellParent(opts.readyFd, 'ready');
+  const running = d;
   await new Promise<void>((res) => {
-    const onSignal = (sig: NodeJS.Signals) => {
-      opts.log.info({ signal: sig }, 'signal received');
-      void d.stop().then(res);
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    void d.session.closed.then(async () => {
-      await d.stop();
+    wake = () => void running.stop().then(res);
+    if (signalled) wake();
+    void running.session.closed.then(async () => {
+      await running.stop();
       res();
     });
   });

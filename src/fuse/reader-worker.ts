@@ -55,11 +55,11 @@ function serveRead(fh: number, backingFd: number): void {
   try {
     const id = table.backingId(fh);
     const base = table.offset(fh);
-    const total = base + table.size(fh);
     for (let pos = base + offset, left = want; left > 0; ) {
-      const w = windows.window(id, backingFd, total, pos);
+      const w = windows.window(id, backingFd, pos);
       const inWin = pos % WINDOW_SIZE;
       const n = Math.min(left, w.length - inWin);
+      if (n <= 0) throw new Error('window does not cover the request'); // never spin
       parts.push(w.subarray(inWin, inWin + n));
       pos += n;
       left -= n;

@@ -55,16 +55,21 @@ export function mapShared(fd: number, offset: number, len: number): Mapping {
 export class WindowCache {
   private readonly windows = new Map<number, Mapping>();
 
-  /** The window holding byte `offset` of the file (offset % WINDOW_SIZE inside it). */
-  window(id: number, fd: number, fileSize: number, offset: number): Buffer {
+  /**
+   * The window holding byte `offset` of the file (offset % WINDOW_SIZE inside it).
+   * Always a whole window, whatever the caller's file size: handles of different
+   * extents share windows of one backing (allocations in one BAR), and a window
+   * cut short for one of them once sent a reader round in circles for another.
+   * Mapping past the end of a file is allowed; nothing reads there.
+   */
+  window(id: number, fd: number, offset: number): Buffer {
     const index = Math.floor(offset / WINDOW_SIZE);
     const key = id * 2 ** 20 + index;
     let w = this.windows.get(key);
     if (w) {
       this.windows.delete(key); // re-insert: most recently used last
     } else {
-      const start = index * WINDOW_SIZE;
-      w = mapShared(fd, start, Math.min(WINDOW_SIZE, fileSize - start));
+      w = mapShared(fd, index * WINDOW_SIZE, WINDOW_SIZE);
       if (this.windows.size >= WINDOWS_KEPT) {
         const [oldKey, old] = this.windows.entries().next().value as [number, Mapping];
         this.windows.delete(oldKey);

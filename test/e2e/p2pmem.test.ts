@@ -74,6 +74,17 @@ print('parent still has', bytes(a[0:6]))
     expect(r.out).toBe("child sees b'\\x00\\x00\\x00\\x00\\x00\\x00'\nparent still has b'first!'\n");
   });
 
+  // regression: readers share mapped windows of one BAR file between allocations;
+  // a window cut to the first (small) allocation's end made the next one's reader spin forever
+  test('a small allocation followed by a larger one further into the BAR: both are served', () => {
+    const r = py(`
+a = amap(64 << 10); a[0] = 1
+b = amap(4 << 20); b[0] = 2; b[3 << 20] = 3
+print(a[0], b[0], b[3 << 20])
+`);
+    expect(r.out).toBe('1 2 3\n');
+  });
+
   test('a mapping shared by fork is coherent both ways', () => {
     const r = py(`
 a = amap(1 << 20)

@@ -12,8 +12,9 @@ export interface UserRange {
   len: number;
 }
 
-/** How often to look again at a caller that is still on a CPU (one event-loop turn each). */
-const RUNNING_RETRIES = 5000;
+/** How long to wait for a caller that is still on a CPU to block (a loaded machine can take a while). */
+const RUNNING_WAIT_MS = 2000;
+const RUNNING_SPINS = 200;
 
 /**
  * The user memory behind [fileOffset, fileOffset+len) of the caller's current
@@ -22,8 +23,10 @@ const RUNNING_RETRIES = 5000;
  */
 export async function userRangesOf(tid: number, fileOffset: number, len: number): Promise<UserRange[] | undefined> {
   let sc = syscallArgs(tid);
-  for (let i = 0; sc === 'running' && i < RUNNING_RETRIES; i++) {
-    await new Promise((r) => setImmediate(r));
+  const deadline = Date.now() + RUNNING_WAIT_MS;
+  // a few event-loop turns first (the usual case: microseconds), then 1 ms naps
+  for (let i = 0; sc === 'running' && Date.now() < deadline; i++) {
+    await new Promise((r) => (i < RUNNING_SPINS ? setImmediate(r) : setTimeout(r, 1)));
     sc = syscallArgs(tid);
   }
   if (!sc || sc === 'running') return undefined;

@@ -1,0 +1,126 @@
+// kernel-facts §6.4 (struct pages, vmemmap de-duplication), §6.5 (PMD/PUD insertion);
+// the seed "Enable compound page for p2pdma memory" and its review.
+import { describe, expect, test } from 'vitest';
+import { parseTopology } from '../../../src/config/parse-topology.js';
+import { GenPool } from '../../../src/model/mm/gen-pool.js';
+import { folioLayout, mappingEntries, predictedMmapNs, PMD_SIZE, PUD_SIZE, structPageBytes } from '../../../src/model/mm/folio.js';
+import { bootHostModel } from '../../../src/model/host-model.js';
+import { compoundReview } from '../../../src/cli/scenario-cmd.js';
+
+const KiB = 1024;
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+
+describe('aligned pool allocation', () => {
+  test('an aligned request skips an unaligned hole and leaves it free', () => {
+    const p = new GenPool<string>();
+    p.addChunk(0x4000_0000, 0x4000_0000, 8 * MiB, 'x');
+    p.alloc(4 * KiB);
+    const a = p.allocAligned(2 * MiB, 2 * MiB)!;
+    expect(a.addr).toBe(0x4000_0000 + 2 * MiB);
+    // the 2 MiB - 4 KiB before it is still there for small requests
+    expect(p.alloc(8 * KiB)!.addr).toBe(0x4000_0000 + 4 * KiB);
+  });
+
+  test('fragmentation: 3 MiB free in one piece, but no aligned 2 MiB block left', () => {
+    const p = new GenPool<string>();
+    p.addChunk(0, 0, 4 * MiB, 'x');
+    p.alloc(4 * KiB);
+    const mid = p.alloc(3 * MiB)!;
+    p.alloc(4 * KiB);
+    p.free(mid.addr, mid.size);
+    expect(p.largestFree()).toBe(3 * MiB);
+    expect(p.alignedFree(2 * MiB)).toBe(0);
+    expect(p.allocAligned(2 * MiB, 2 * MiB)).toBeUndefined();
+    expect(p.alloc(2 * MiB)!.addr).toBe(4 * KiB);
+  });
+});
+
+describe('struct-page memory (kernel-facts §6.4 table)', () => {
+  test.each([
+    [256 * MiB, 4 * KiB, 4 * MiB],
+    [256 * MiB, 2 * MiB, 1 * MiB],
+    [1 * GiB, 4 * KiB, 16 * MiB],
+    [1 * GiB, 2 * MiB, 4 * MiB],
+    [1 * GiB, 1 * GiB, 8 * KiB],
+    [32 * GiB, 4 * KiB, 512 * MiB],
+    [32 * GiB, 2 * MiB, 128 * MiB],
+    [32 * GiB, 1 * GiB, 256 * KiB],
+    [128 * GiB, 1 * GiB, 1 * MiB],
+    [256 * GiB, 4 * KiB, 4 * GiB],
+    [256 * GiB, 1 * GiB, 2 * MiB],
+  ])('%d bytes in %d-byte folios: %d bytes with de-duplication', (bytes, folio, dedup) => {
+    expect(structPageBytes(bytes, folio).dedup).toBe(dedup);
+    expect(structPageBytes(bytes, folio).plain).toBe((bytes / 4096) * 64);
+  });
+});
+
+describe('page-table entries and the fitted cost model', () => {
+  test('the seed\'s headline: 32 GiB mapped with base pages ≈ 0.8 s, with 1 GiB folios ≈ 0.04 ms', () => {
+    expect(predictedMmapNs(mappingEntries(0, 0, 32 * GiB, 4 * KiB)) / 1e9).toBeCloseTo(0.8, 6);
+    expect(mappingEntries(0, 0, 32 * GiB, PUD_SIZE)).toEqual({ pte: 0, pmd: 0, pud: 32 });
+    expect(predictedMmapNs(mappingEntries(0, 0, 32 * GiB, PUD_SIZE)) / 1e6).toBeCloseTo(0.04, 6);
+  });
+
+  test('huge entries only where virtual and physical addresses share the alignment', () => {
+    expect(mappingEntries(2 * MiB, 6 * MiB, 4 * MiB, PMD_SIZE)).toEqual({ pte: 0, pmd: 2, pud: 0 });
+    expect(mappingEntries(2 * MiB + 4 * KiB, 6 * MiB, 4 * MiB, PMD_SIZE)).toEqual({ pte: 1024, pmd: 0, pud: 0 });
+    // a 3 MiB mapping at aligned addresses: one PMD and 256 PTEs
+    expect(mappingEntries(2 * MiB, 2 * MiB, 3 * MiB, PMD_SIZE)).toEqual({ pte: 256, pmd: 1, pud: 0 });
+  });
+
+  test('folio layouts are counts per order: 1 TiB in 4 KiB pages costs no per-page work', () => {
+    const t0 = performance.now();
+    expect(folioLayout(0, 2 ** 40, 4 * KiB)).toEqual(new Map([[0, 2 ** 28]]));
+    expect(mappingEntries(0, 0, 2 ** 40, 4 * KiB).pte).toBe(2 ** 28);
+    expect(performance.now() - t0).toBeLessThan(50);
+    expect(folioLayout(4 * KiB, 4 * MiB, PMD_SIZE)).toEqual(new Map([[0, 512], [9, 1]]));
+  });
+});
+
+describe('policies on a provider', () => {
+  const boot = (folios: string, bar4 = '256MiB') =>
+    bootHostModel(
+      parseTopology(
+        't',
+        `host_bridges:\n  - children:\n      - kind: root_port\n        slot: "01.0"\n        children:\n          - { kind: p2pmem, name: p, bars: [{ index: 0, size: 16KiB }, { index: 4, size: ${bar4} }], p2pmem: { bar: 4${folios} } }\n`,
+      ),
+    );
+  const alloc = (m: ReturnType<typeof boot>, len: number, va: number) =>
+    m.p2pdma.allocMmap(m.pci.find('p')!, { len, pgoff: 0, shared: true, pid: 1, comm: 't', va });
+
+  test('device-align refuses a mapping that is not a whole number of aligned folios, and logs it', () => {
+    const m = boot(', folios: device-align, align: 2MiB');
+    expect(() => alloc(m, 4 * KiB, 0x7f00_0000_0000)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => alloc(m, 2 * MiB, 0x7f00_0000_1000)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(m.klog.grep('fail, attempted mapping not aligned to the 2 MiB device folio')).toHaveLength(2);
+    expect(alloc(m, 4 * MiB, 0x7f00_0020_0000).folio!.entries).toEqual({ pte: 0, pmd: 2, pud: 0 });
+  });
+
+  test('best-effort falls back from 2 MiB to base pages when no aligned block is left', () => {
+    const m = boot(', folios: best-effort, align: 2MiB', '4MiB');
+    // a page at 0 and at 3 MiB + 4 KiB: 3 MiB free in one piece, no aligned 2 MiB block
+    const dev = m.pci.find('p')!;
+    m.p2pdma.allocKernel(dev, 4 * KiB);
+    const mid = m.p2pdma.allocKernel(dev, 3 * MiB)!;
+    m.p2pdma.allocKernel(dev, 4 * KiB);
+    m.p2pdma.freeKernel(mid);
+    const a = alloc(m, 2 * MiB, 0x7f00_0020_0000);
+    expect(a.folio!.folioSize).toBe(4 * KiB);
+    expect(a.folio!.entries.pte).toBe(512);
+  });
+
+  test('best-effort reports what a kernel that aligned the address itself would install', () => {
+    const m = boot(', folios: best-effort, align: 2MiB');
+    const a = alloc(m, 2 * MiB, 0x7f00_0000_1000); // the process's address is not aligned
+    expect(a.folio!.entries).toEqual({ pte: 512, pmd: 0, pud: 0 });
+    expect(a.folio!.entriesIfAligned).toEqual({ pte: 0, pmd: 1, pud: 0 });
+  });
+});
+
+test('the review scenario: device-align refuses the 4 KiB mapping, best-effort gives the 2 MiB one a 2 MiB folio', () => {
+  const out = compoundReview();
+  expect(out).toMatch(/device-align:\n {2}app1: refused \(EINVAL\)/);
+  expect(out).toMatch(/best-effort:\n {2}app1: 4 KiB at CMB offset 0x0, folios 1x4K, entries 1 PTE.*\n {2}app2: 2 MiB at CMB offset 0x200000, folios 1x2M, entries 1 PMD/);
+  expect(out).toMatch(/base:\n.*\n {2}app2: 2 MiB at CMB offset 0x1000, folios 512x4K, entries 512 PTE/);
+});
