@@ -5,6 +5,8 @@ import { CliError } from './cli-error.js';
 import { DMESG_USAGE, dmesgCommand } from './dmesg-cmd.js';
 import { EXPLAIN_USAGE, explainCommand } from './explain-cmd.js';
 import { REPORT_USAGE, reportCommand } from './report-cmd.js';
+import { HMM_USAGE, hmmCommand } from './hmm-cmd.js';
+import { DMABUF_USAGE, dmabufCommand } from './dmabuf-cmd.js';
 import { SCENARIO_USAGE, scenarioCommand } from './scenario-cmd.js';
 import { MOUNT_USAGE, mountCommand } from './mount-cmd.js';
 import { STATUS_USAGE, statusCommand } from './status-cmd.js';
@@ -19,6 +21,8 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; usage
   explain: { run: explainCommand, usage: EXPLAIN_USAGE, summary: 'why a client/provider pair gets its P2P map type and distance' },
   report: { run: reportCommand, usage: REPORT_USAGE, summary: 'compound pages: folios, struct-page memory and predicted mmap cost per policy' },
   scenario: { run: scenarioCommand, usage: SCENARIO_USAGE, summary: 'ready-made experiments (compound-review)' },
+  hmm: { run: hmmCommand, usage: HMM_USAGE, summary: 'HMM: migration vs the proposed P2P alias for device-private pages (compare)' },
+  dmabuf: { run: dmabufCommand, usage: DMABUF_USAGE, summary: 'dma-buf attach decisions, revoke on removal, page_pool bindings' },
   dmesg: { run: dmesgCommand, usage: DMESG_USAGE, summary: "print a mount's emulated kernel log" },
 };
 

@@ -145,7 +145,7 @@ const PORT_KEYS = ['name', 'slot', 'vendor', 'device', 'acs', 'link', 'bus', 'ch
 const ENDPOINT_KEYS = [
   'name', 'slot', 'vendor', 'device', 'subsystem_vendor', 'subsystem_device', 'revision', 'class',
   'bars', 'link', 'numa_node', 'driver', 'acs', 'cmb', 'p2pmem', 'p2pdma',
-  'namespaces', 'io_queues', 'queue_depth', 'use_cmb_sqes', 'model', 'serial',
+  'namespaces', 'io_queues', 'queue_depth', 'use_cmb_sqes', 'model', 'serial', 'device_private',
 ];
 const NVME_ONLY = ['namespaces', 'io_queues', 'queue_depth', 'use_cmb_sqes', 'model', 'serial'];
 const ALL_KEYS = [...new Set([...PORT_KEYS, ...ENDPOINT_KEYS, 'ports'])];
@@ -208,6 +208,8 @@ function parseEndpoint(c: Cursor, kind: EndpointKind, names: Set<string>, numaNo
     p2pmem,
     p2pdmaQueues: c.get('p2pdma').bool(kind === 'nvme'),
     nvme: kind === 'nvme' ? parseNvme(c, name) : undefined,
+    // accelerators own device-private memory by default (HMM migration target)
+    devicePrivate: c.get('device_private').size(kind === 'accelerator' ? 2 ** 30 : 0),
   };
 }
 

@@ -76,6 +76,8 @@ export interface EndpointSpec extends Located {
   p2pdmaQueues: boolean;
   /** NVMe only */
   nvme: NvmeSpec | undefined;
+  /** bytes of device-private memory (a MEMORY_DEVICE_PRIVATE pgmap owned by this device); 0: none */
+  devicePrivate: number;
 }
 
 export interface NamespaceSpec {
@@ -144,7 +146,7 @@ export interface NumaNodeSpec {
 }
 
 /** Kernel behaviour to emulate: mainline, or a proposal that was not merged as written. */
-export const PROFILES = ['mainline', 'userspace-p2pdma-rfc'] as const;
+export const PROFILES = ['mainline', 'userspace-p2pdma-rfc', 'hmm-allow-p2p'] as const;
 export type Profile = (typeof PROFILES)[number];
 
 export interface TopologySpec {

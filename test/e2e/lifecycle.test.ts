@@ -143,7 +143,7 @@ describe('bad input', () => {
     expect(p2pemu('frobnicate').code).toBe(2);
   });
 
-  test.each(['mount', 'unmount', 'status', 'topo', 'dmesg'])('p2pemu %s --help prints its usage', (cmd) => {
+  test.each(['mount', 'unmount', 'status', 'topo', 'dmesg', 'explain', 'report', 'scenario', 'hmm', 'dmabuf'])('p2pemu %s --help prints its usage', (cmd) => {
     const r = p2pemu(cmd, '--help');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^usage: p2pemu ${cmd}`));
@@ -176,6 +176,28 @@ describe('topo', () => {
       p2pemu('topo', '--format', 'json').stdout.replace(/"file": "[^"]*"/, ''),
     );
     sh(`rm -rf '${dir}'`);
+  });
+});
+
+describe('HMM and dma-buf from the command line', () => {
+  test('hmm compare: exact page counts with and without HMM_PFN_ALLOW_P2P, and the time saved', () => {
+    const out = p2pemu('hmm', 'compare', '--pages', '512').stdout;
+    expect(out).toMatch(/mainline: migrate to RAM:\n {2}pages migrated to RAM 512, served by P2P alias 0/);
+    expect(out).toMatch(/hmm-allow-p2p: P2P alias:\n {2}pages migrated to RAM 0, served by P2P alias 512/);
+    expect(out).toMatch(/predicted time saved by the P2P alias: \d/);
+  });
+
+  test('hmm compare with a client that cannot reach the BAR falls back to migration', () => {
+    const out = p2pemu('hmm', 'compare', '--client', 'nvme2', '--pages', '64').stdout;
+    expect(out).toMatch(/hmm-allow-p2p: P2P alias:\n {2}pages migrated to RAM 64, served by P2P alias 0/);
+  });
+
+  test('dmabuf: attach decisions, revoke on removal, page_pool refusal of device-private memory', () => {
+    const out = p2pemu('dmabuf').stdout;
+    expect(out).toMatch(/^nvme1\s+→ nvme0\s+refused \(EOPNOTSUPP\)\s+\| refused \(EOPNOTSUPP\)\s+\| bar-bus-address/m);
+    expect(out).toMatch(/^accel0\s+→ nic0\s+system-memory\s+\| system-memory\s+\| bar-cpu-physical/m);
+    expect(out).toMatch(/removing accel0: move_notify reached/);
+    expect(out).toMatch(/device-private memory: refused \(EOPNOTSUPP\)/);
   });
 });
 

@@ -5,6 +5,7 @@
 
 import { kernelError } from '../../errno.js';
 import type { NamespaceBacking, NamespaceStore } from '../../memory/namespace-store.js';
+import type { Profile } from '../../config/spec.js';
 import { preadSync, pwriteSync } from '../../memory/fd-io.js';
 import { classifyP2p, type NvmeCtrl, type NvmeNamespace, type TransferStats } from '../../model/nvme/index.js';
 import type { P2pdmaProvider, P2pdmaSubsystem } from '../../model/p2pdma/index.js';
@@ -42,7 +43,7 @@ export interface NvmeDevContext {
   stats: TransferStats;
   store: NamespaceStore;
   p2p: P2pmemContext;
-  profile: 'mainline' | 'userspace-p2pdma-rfc';
+  profile: Profile;
   /** allocate files of the RFC's /dev/nvmeX mmap, per provider */
   openAllocations: Map<P2pdmaProvider, Set<AllocateFile>>;
   /** next free data-path stats slot */

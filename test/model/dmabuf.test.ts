@@ -1,0 +1,83 @@
+// kernel: dma_buf_dynamic_attach(), dma_buf_move_notify() (kernel-facts §8)
+import { describe, expect, test } from 'vitest';
+import { DEFAULT_TOPOLOGY_YAML } from '../../src/config/default-topology.js';
+import { parseTopology } from '../../src/config/parse-topology.js';
+import { DmaBufCore } from '../../src/model/dmabuf/dmabuf.js';
+import { bootHostModel } from '../../src/model/host-model.js';
+import { hmmContext } from '../../src/model/hmm/hmm-host.js';
+import { bindRxQueue, DEVICE_PRIVATE_REFUSAL } from '../../src/model/net/page-pool.js';
+
+function setup() {
+  const m = bootHostModel(parseTopology('default', DEFAULT_TOPOLOGY_YAML));
+  return { m, core: new DmaBufCore(m.p2pdma, m.klog, false), d: (n: string) => m.pci.find(n)! };
+}
+const dyn = (allowPeer2peer: boolean, moved?: string[]) => ({ allowPeer2peer, moveNotify: (a: { importer: { name: string } }) => moved?.push(a.importer.name) });
+
+describe('attach decisions over the map-type corpus', () => {
+  test.each([
+    ['nvme1', 'nvme0', true, 'bar-bus-address'], // switch-local
+    ['accel0', 'nic0', true, 'bar-cpu-physical'], // whitelisted host bridge, no IOMMU
+    ['accel0', 'nvme2', false, 'system-memory'], // not supported: accelerator falls back
+  ])('%s exports to %s (dynamic, allow_peer2peer): peer2peer %s, mapped as %s', (exp, imp, p2p, target) => {
+    const { core, d } = setup();
+    const buf = core.export(d(exp), 2 ** 20, exp.startsWith('accel') ? 'system-memory' : 'refuse');
+    const att = core.attach(buf, d(imp), dyn(true));
+    expect(att.peer2peer).toBe(p2p);
+    const sg = core.map(att);
+    expect(sg[0]!.target).toBe(target);
+    expect(sg[0]!.page).toBeNull();
+  });
+
+  test('a static importer never gets peer2peer; an MMIO-only exporter then refuses with EOPNOTSUPP', () => {
+    const { core, d } = setup();
+    const cmb = core.export(d('nvme1'), 2 ** 20, 'refuse');
+    expect(() => core.attach(cmb, d('nvme0'))).toThrow(expect.objectContaining({ code: 'EOPNOTSUPP' }));
+    const vram = core.export(d('accel0'), 2 ** 20, 'system-memory');
+    expect(core.attach(vram, d('nic0')).peer2peer).toBe(false);
+  });
+
+  test('a dynamic importer without move_notify is refused with EINVAL and a warning', () => {
+    const { core, d, m } = setup();
+    const buf = core.export(d('accel0'), 2 ** 20, 'system-memory');
+    expect(() => core.attach(buf, d('nic0'), { allowPeer2peer: true })).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(m.klog.grep('importer_ops without move_notify')).toHaveLength(1);
+  });
+
+  test('with an IOMMU, a host-bridge path is mapped to an IOVA', () => {
+    const { m, d } = setup();
+    const core = new DmaBufCore(m.p2pdma, m.klog, true);
+    const att = core.attach(core.export(d('accel0'), 2 ** 20, 'system-memory'), d('nic0'), dyn(true));
+    expect(core.map(att)[0]!.target).toBe('bar-iova');
+  });
+});
+
+describe('revoke on removal', () => {
+  test('removing the exporter calls move_notify in every dynamic importer and unmaps all before returning; the memory returns to the pool', () => {
+    const { core, d, m } = setup();
+    const before = m.p2pdma.providerOf(d('accel0'))!.pool.avail;
+    const buf = core.export(d('accel0'), 4 * 2 ** 20, 'system-memory');
+    const moved: string[] = [];
+    const atts = [core.attach(buf, d('nic0'), dyn(true, moved)), core.attach(buf, d('nvme0'), dyn(false, moved)), core.attach(buf, d('nvme2'))];
+    atts.forEach((a) => core.map(a));
+    core.revokeExporter(d('accel0'));
+    expect(moved).toEqual(['nic0', 'nvme0']);
+    expect(atts.every((a) => a.revoked && a.mapping === undefined)).toBe(true);
+    expect(() => core.map(atts[0]!)).toThrow(expect.objectContaining({ code: 'ENODEV' }));
+    expect(m.p2pdma.providerOf(d('accel0'))!.pool.avail).toBe(before);
+  });
+});
+
+describe('page_pool memory providers', () => {
+  test('a NIC RX queue takes a dma-buf of P2P memory it can reach', () => {
+    const { core, d } = setup();
+    const b = bindRxQueue(d('nic0'), 0, { kind: 'dmabuf', buf: core.export(d('accel0'), 4 * 2 ** 20, 'system-memory') }, core);
+    expect(b.netIovs).toBe(1024);
+    expect(b.source).toContain('bar-cpu-physical');
+  });
+
+  test('a NIC RX queue refuses a DEVICE_PRIVATE pgmap, with the reason', () => {
+    const { m, core, d } = setup();
+    const priv = [...hmmContext(m, false).owners.values()][0]!;
+    expect(() => bindRxQueue(d('nic0'), 1, { kind: 'pgmap', pgmap: priv.pgmap }, core)).toThrow(DEVICE_PRIVATE_REFUSAL);
+  });
+});
