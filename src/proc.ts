@@ -125,3 +125,39 @@ export function writeProcessMemory(pid: number, addr: number, data: Buffer): boo
     if (fd !== undefined) closeSync(fd);
   }
 }
+
+/** Whether each page of [addr, addr + npages·4 KiB) is present in RAM (/proc/PID/pagemap bit 63). */
+export function pagesPresent(pid: number, addr: number, npages: number): boolean[] | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(`/proc/${pid}/pagemap`, 'r');
+    const b = Buffer.alloc(npages * 8);
+    readSync(fd, b, 0, b.length, (addr / 4096) * 8);
+    return Array.from({ length: npages }, (_, i) => (b.readBigUInt64LE(i * 8) & (1n << 63n)) !== 0n);
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+export interface Vma {
+  start: number;
+  end: number;
+  perms: string;
+}
+
+export function vmasOf(pid: number): Vma[] {
+  try {
+    return readFileSync(`/proc/${pid}/maps`, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [range, perms] = l.split(/\s+/, 2);
+        const [a, b] = range!.split('-').map((h) => parseInt(h, 16));
+        return { start: a!, end: b!, perms: perms! };
+      });
+  } catch {
+    return [];
+  }
+}

@@ -9,6 +9,8 @@ import { BarView } from '../memory/bar-view.js';
 import { NamespaceStore } from '../memory/namespace-store.js';
 import { TransferStats } from '../model/nvme/index.js';
 import { NvmeView } from './nvme-view.js';
+import { hmmContext } from '../model/hmm/hmm-host.js';
+import { addDmirrorNodes } from '../vfs/devfs/hmm-dmirror.js';
 import type { NvmeDevContext } from '../vfs/devfs/nvme-dev.js';
 import { join } from 'node:path';
 import type { DriverCore } from '../model/drivers/index.js';
@@ -98,5 +100,8 @@ export function buildEmulatedHost(spec: TopologySpec, barDir: string, stateDir: 
     removed: (dev) => sysfs.removed(dev),
   };
   buildDebugfs(table, pci, p2pdma, barView, stats);
+  // HMM: the hmm-allow-p2p profile turns the proposal's path on
+  const hmm = hmmContext({ klog, pci, p2pdma, drivers }, spec.profile === 'hmm-allow-p2p');
+  addDmirrorNodes(table, table.dirs(table.root, 'dev'), hmm, pci);
   return { spec, klog, pci, p2pdma, drivers, bars, barView, table, vfs, sysfs, openAllocations, mount, stats, namespaces };
 }

@@ -20,8 +20,13 @@ export type PageState = (typeof PageState)[keyof typeof PageState];
 
 export type Prot = 'none' | 'read' | 'write';
 
+const PROT_CODE: Record<Prot, number> = { none: 0, read: 1, write: 2 };
+const CODE_PROT: Prot[] = ['none', 'read', 'write'];
+
 export class AddressSpace {
   readonly state: Uint8Array;
+  /** per-page VMA protection (0 none, 1 read, 2 write); 3 = no VMA at all */
+  readonly protCode: Uint8Array;
   /** device id owning a DEVICE_PRIVATE page */
   readonly owner: Int32Array;
   /** a page's content tag, so migrations can be checked to keep data */
@@ -31,11 +36,21 @@ export class AddressSpace {
     /** first virtual address */
     readonly start: number,
     readonly npages: number,
-    public prot: Prot = 'write',
+    prot: Prot = 'write',
   ) {
+    this.protCode = new Uint8Array(npages).fill(PROT_CODE[prot]);
     this.state = new Uint8Array(npages);
     this.owner = new Int32Array(npages).fill(-1);
     this.data = new Float64Array(npages);
+  }
+
+  /** The protection of page i (undefined: no VMA covers it). */
+  protOf(i: number): Prot | undefined {
+    return CODE_PROT[this.protCode[i]!];
+  }
+
+  setProt(i: number, prot: Prot | undefined): void {
+    this.protCode[i] = prot === undefined ? 3 : PROT_CODE[prot];
   }
 
   index(addr: number): number {

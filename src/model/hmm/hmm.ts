@@ -80,7 +80,10 @@ export function hmmRangeFault(as: AddressSpace, req: HmmRangeRequest, ctx: HmmCo
   const wantWrite = (req.defaultFlags & HMM_PFN_REQ_WRITE) !== 0n;
   const allowP2p = ctx.allowP2pProposal && (req.defaultFlags & HMM_PFN_ALLOW_P2P) !== 0n;
   for (let i = req.first; i < req.first + req.count; i++) {
-    const writable = as.prot === 'write';
+    const prot = as.protOf(i);
+    // no VMA: hmm_range_fault() fails the whole range
+    if (prot === undefined) throw kernelError('EFAULT', `no mapping at page ${i}`);
+    const writable = prot === 'write';
     let state = as.state[i]!;
     // a foreign owner's private page: the proposal may alias it, else the CPU fault migrates it
     if (state === PageState.DEVICE_PRIVATE && as.owner[i] !== req.devPrivateOwner) {
@@ -114,7 +117,7 @@ export function hmmRangeFault(as: AddressSpace, req: HmmRangeRequest, ctx: HmmCo
       out.kinds.push('error');
       continue;
     }
-    if (as.prot === 'none') {
+    if (prot === 'none') {
       // no access at all: a fault cannot succeed
       if (wantFault) throw kernelError('EFAULT', `page ${i} is PROT_NONE`);
       out.pfns.push(0n);

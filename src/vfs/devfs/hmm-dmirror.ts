@@ -1,0 +1,141 @@
+// MNT/dev/hmm_dmirror0: a text-driven stand-in for lib/test_hmm.c's dmirror
+// device. A process mirrors a range of its own address space (protections from
+// /proc/PID/maps, presence from /proc/PID/pagemap), then migrates it to the
+// device-private memory of the device, snapshots it, and lets devices fault it
+// (native-notes/hmm.md). Migrations move the model's view, not the process's pages.
+//
+// Commands (one write each; read the same open file for the result):
+//   mirror ADDR NPAGES            mirror the caller's pages        → "ok mirrored N present P"
+//   migrate_to_dev ADDR NPAGES    into the device's private memory → "ok migrated N"
+//   migrate_to_sys ADDR NPAGES    back to system memory            → "ok migrated N"
+//   snapshot ADDR NPAGES          HMM_DMIRROR_PROT_* per page      → hex bytes
+//   read ADDR NPAGES / write ADDR NPAGES   the device faults them   → "ok faulted F migrated M"
+//   fault DEV ADDR NPAGES [p2p]   another device faults them (p2p: HMM_PFN_ALLOW_P2P)
+//                                 → "ok migrated M p2p_alias A kinds RUNS"
+
+import { kernelError } from '../../errno.js';
+import { AddressSpace, PageState, PAGE } from '../../model/hmm/address-space.js';
+import type { DevicePrivateMemory } from '../../model/hmm/device-private.js';
+import {
+  HMM_PFN_ALLOW_P2P,
+  HMM_PFN_REQ_FAULT,
+  HMM_PFN_REQ_WRITE,
+  hmmRangeFault,
+  migrateToDevice,
+  migrateToSystem,
+  mixedRuns,
+  snapshot,
+  type HmmContext,
+} from '../../model/hmm/hmm.js';
+import type { PciHost } from '../../model/pci/index.js';
+import { pagesPresent, tgidOf, vmasOf } from '../../proc.js';
+import type { Caller } from '../caller.js';
+import type { DeviceFile, DirNode } from '../node.js';
+import type { InodeTable } from '../tree.js';
+
+const MAX_PAGES = 1 << 20;
+
+class DmirrorFile implements DeviceFile {
+  private as: AddressSpace | undefined;
+  private result = '';
+
+  constructor(
+    private readonly ctx: HmmContext,
+    private readonly mem: DevicePrivateMemory,
+    private readonly host: PciHost,
+  ) {}
+
+  private range(addrText: string | undefined, nText: string | undefined): { first: number; count: number } {
+    const addr = Number(addrText);
+    const count = Number(nText);
+    if (!Number.isSafeInteger(addr) || addr % PAGE !== 0 || !Number.isInteger(count) || count <= 0 || count > MAX_PAGES) {
+      throw kernelError('EINVAL', 'ADDR must be page aligned and NPAGES between 1 and 1048576');
+    }
+    if (!this.as) throw kernelError('EINVAL', 'mirror a range first');
+    const first = (addr - this.as.start) / PAGE;
+    if (first < 0 || first + count > this.as.npages) throw kernelError('EINVAL', 'outside the mirrored range');
+    return { first, count };
+  }
+
+  private mirror(pid: number, addrText: string | undefined, nText: string | undefined): string {
+    const addr = Number(addrText);
+    const n = Number(nText);
+    if (!Number.isSafeInteger(addr) || addr % PAGE !== 0 || !Number.isInteger(n) || n <= 0 || n > MAX_PAGES) throw kernelError('EINVAL', 'bad range');
+    const as = new AddressSpace(addr, n);
+    const vmas = vmasOf(pid);
+    const present = pagesPresent(pid, addr, n) ?? [];
+    let p = 0;
+    for (let i = 0; i < n; i++) {
+      const va = addr + i * PAGE;
+      const vma = vmas.find((v) => va >= v.start && va < v.end);
+      as.setProt(i, !vma ? undefined : vma.perms[1] === 'w' ? 'write' : vma.perms[0] === 'r' ? 'read' : 'none');
+      if (present[i]) {
+        as.state[i] = PageState.RAM;
+        p++;
+      }
+    }
+    // a new mirror drops the device pages of the previous one
+    if (this.as) migrateToSystem(this.as, 0, this.as.npages, this.ctx);
+    this.as = as;
+    return `ok mirrored ${n} present ${p}`;
+  }
+
+  write(_offset: number, data: Buffer, caller: Caller): number {
+    const [cmd, a, b, c, d] = data.toString().trim().split(/\s+/);
+    const self = this.host.find(this.mem.owner.bdf)!;
+    switch (cmd) {
+      case 'mirror':
+        this.result = this.mirror(tgidOf(caller.pid), a, b);
+        break;
+      case 'migrate_to_dev': {
+        const r = this.range(a, b);
+        this.result = `ok migrated ${migrateToDevice(this.as!, r.first, r.count, this.mem, this.ctx)}`;
+        break;
+      }
+      case 'migrate_to_sys': {
+        const r = this.range(a, b);
+        this.result = `ok migrated ${migrateToSystem(this.as!, r.first, r.count, this.ctx)}`;
+        break;
+      }
+      case 'snapshot': {
+        const r = this.range(a, b);
+        this.result = Buffer.from(snapshot(this.as!, r.first, r.count, this.mem.id, this.ctx, self)).toString('hex');
+        break;
+      }
+      case 'read':
+      case 'write': {
+        const r = this.range(a, b);
+        const flags = HMM_PFN_REQ_FAULT | (cmd === 'write' ? HMM_PFN_REQ_WRITE : 0n);
+        const res = hmmRangeFault(this.as!, { ...r, defaultFlags: flags, devPrivateOwner: this.mem.id, client: self }, this.ctx);
+        this.result = `ok faulted ${res.faulted} migrated ${res.migratedToRam}`;
+        break;
+      }
+      case 'fault': {
+        const dev = a ? this.host.find(a) : undefined;
+        if (!dev) throw kernelError('ENODEV', `no device ${a}`);
+        const r = this.range(b, c);
+        const flags = HMM_PFN_REQ_FAULT | (d === 'p2p' ? HMM_PFN_ALLOW_P2P : 0n);
+        const res = hmmRangeFault(this.as!, { ...r, defaultFlags: flags, devPrivateOwner: -1, client: dev }, this.ctx);
+        const runs = mixedRuns(res.kinds).map((x) => `${x.kind}:${x.count}`).join(',');
+        this.result = `ok migrated ${res.migratedToRam} p2p_alias ${res.p2pAliased} kinds ${runs}`;
+        break;
+      }
+      default:
+        throw kernelError('EINVAL', `unknown command ${cmd}`);
+    }
+    return data.length;
+  }
+
+  read(offset: number, size: number): Buffer {
+    const b = Buffer.from(this.result + '\n');
+    return b.subarray(Math.min(offset, b.length), Math.min(offset + size, b.length));
+  }
+}
+
+/** One hmm_dmirrorN per device with device-private memory. */
+export function addDmirrorNodes(t: InodeTable, devDir: DirNode, ctx: HmmContext, host: PciHost): void {
+  let n = 0;
+  for (const mem of ctx.owners.values()) {
+    t.device(devDir, { name: `hmm_dmirror${n++}`, mode: 0o600, direct: true, size: () => 0, openFile: () => new DmirrorFile(ctx, mem, host) });
+  }
+}
