@@ -1,15 +1,13 @@
 // p2pemu dmabuf: attach decisions of every exporter/importer pair, a revoke on
 // removal, and the page_pool binding rules.
 
-import { loadTopology } from '../config/parse-topology.js';
-import { TopologyError } from '../config/topology-error.js';
 import { KernelError } from '../errno.js';
 import { DmaBufCore, type ExporterFallback } from '../model/dmabuf/dmabuf.js';
 import { bootHostModel } from '../model/host-model.js';
 import { hmmContext } from '../model/hmm/hmm-host.js';
 import { bindRxQueue } from '../model/net/page-pool.js';
 import type { PciDev } from '../model/pci/index.js';
-import { parse } from './args.js';
+import { parse, topologyOrExit } from './args.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 
 export const DMABUF_USAGE = `usage: p2pemu dmabuf [--topology FILE]
@@ -28,7 +26,7 @@ export function exporterFallback(dev: PciDev): ExporterFallback {
 }
 
 export function dmabufReport(file: string | undefined): string {
-  const m = bootHostModel(loadTopology(file));
+  const m = bootHostModel(topologyOrExit(file));
   const core = new DmaBufCore(m.p2pdma, m.klog, m.pci.spec.iommu);
   const exporters = m.p2pdma.allProviders().map((p) => p.dev);
   const importers = m.pci.sorted().filter((d) => !d.isBridge && d.role !== 'host_bridge');
@@ -87,11 +85,6 @@ export async function dmabufCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length) throw new CliError(`unexpected argument ${positionals[0]}\n${DMABUF_USAGE}`, EXIT_USAGE);
-  try {
-    process.stdout.write(dmabufReport(values.topology));
-  } catch (err) {
-    if (err instanceof TopologyError) throw new CliError(err.message, EXIT_USAGE);
-    throw err;
-  }
+  process.stdout.write(dmabufReport(values.topology));
   return 0;
 }

@@ -1,9 +1,7 @@
 // p2pemu explain CLIENT PROVIDER: why a pair may or may not do P2P DMA.
 
-import { loadTopology } from '../config/parse-topology.js';
-import { TopologyError } from '../config/topology-error.js';
 import { bootHostModel } from '../model/host-model.js';
-import { parse } from './args.js';
+import { parse, topologyOrExit } from './args.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 import { formatExplain } from './p2p-format.js';
 
@@ -22,13 +20,7 @@ export async function explainCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 2) throw new CliError(`explain needs CLIENT and PROVIDER\n${EXPLAIN_USAGE}`, EXIT_USAGE);
-  let model;
-  try {
-    model = bootHostModel(loadTopology(values.topology));
-  } catch (err) {
-    if (err instanceof TopologyError) throw new CliError(err.message, EXIT_USAGE);
-    throw err;
-  }
+  const model = bootHostModel(topologyOrExit(values.topology));
   const [c, p] = positionals.map((id) => {
     const d = model.pci.find(id!);
     if (!d) throw new CliError(`no device "${id}" in the topology (use a name from p2pemu topo, or a BDF)`, EXIT_USAGE);

@@ -1,14 +1,12 @@
 // p2pemu hmm compare: the same NIC-with-ODP workload on device-private memory,
 // with migration (mainline) and with the proposed P2P alias.
 
-import { loadTopology } from '../config/parse-topology.js';
-import { TopologyError } from '../config/topology-error.js';
 import { KernelError } from '../errno.js';
 import { formatBytes, formatNs } from '../model/mm/folio-report.js';
 import { bootHostModel, type HostModel } from '../model/host-model.js';
 import { compareP2pAlias, MIGRATE_PAGE_OVERHEAD_NS } from '../model/hmm/hmm-host.js';
 import { MAP_TYPE_NAMES } from '../model/p2pdma/index.js';
-import { parse } from './args.js';
+import { parse, topologyOrExit } from './args.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 
 export const HMM_USAGE = `usage: p2pemu hmm compare [--topology FILE] [--owner DEV] [--client DEV] [--pages N] [--host-pages N]
@@ -27,12 +25,7 @@ device-private (fake) PFNs and DMA-able PFNs share one result array.
   --host-pages N   extra pages of the buffer still in system RAM (default 0)`;
 
 function boot(file: string | undefined): HostModel {
-  try {
-    return bootHostModel(loadTopology(file));
-  } catch (err) {
-    if (err instanceof TopologyError) throw new CliError(err.message, EXIT_USAGE);
-    throw err;
-  }
+  return bootHostModel(topologyOrExit(file));
 }
 
 export async function hmmCommand(argv: string[]): Promise<number> {

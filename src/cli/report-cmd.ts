@@ -2,16 +2,14 @@
 
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadTopology } from '../config/parse-topology.js';
 import type { FolioSpec, TopologySpec } from '../config/spec.js';
 import { parseSize } from '../config/sizes.js';
-import { TopologyError } from '../config/topology-error.js';
 import { COST_NS, FOLIO_POLICIES, type FolioPolicy } from '../model/mm/folio.js';
 import { formatBytes, formatEntries, formatNs, providerFolioFacts } from '../model/mm/folio-report.js';
 import { bootHostModel } from '../model/host-model.js';
 import { readRecord } from '../daemon/registry.js';
 import { DEFAULT_TOPOLOGY_NAME } from '../config/default-topology.js';
-import { parse } from './args.js';
+import { parse, topologyOrExit } from './args.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 
 export const REPORT_USAGE = `usage: p2pemu report [MOUNTPOINT] [--topology FILE] [--policy base|device-align|best-effort] [--align 2MiB|1GiB]
@@ -72,14 +70,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
   // with a mount point and no --topology: the topology that mount was made from
   const rec = positionals[0] && values.topology === undefined ? readRecord(resolve(positionals[0])) : undefined;
   const file = values.topology ?? (rec && rec.topology !== DEFAULT_TOPOLOGY_NAME ? rec.topology : undefined);
-  const load = () => {
-    try {
-      return loadTopology(file);
-    } catch (err) {
-      if (err instanceof TopologyError) throw new CliError(err.message, EXIT_USAGE);
-      throw err;
-    }
-  };
+  const load = () => topologyOrExit(file);
   const folioOf = (policy: FolioPolicy): FolioSpec => ({ policy, align: policy === 'base' ? 4096 : (align ?? (policy === 'best-effort' ? 2 ** 30 : 2 ** 21)) });
 
   const spec = load();

@@ -1,11 +1,9 @@
 // p2pemu topo: print a topology without mounting it.
 
 import { DEFAULT_TOPOLOGY_YAML } from '../config/default-topology.js';
-import { loadTopology } from '../config/parse-topology.js';
-import { TopologyError } from '../config/topology-error.js';
 import { bootHostModel } from '../model/host-model.js';
 import { formatMatrix } from './p2p-format.js';
-import { parse } from './args.js';
+import { parse, topologyOrExit } from './args.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 import { formatDot, formatJson, formatTree } from './topo-format.js';
 
@@ -36,13 +34,7 @@ export async function topoCommand(argv: string[]): Promise<number> {
   }
   const format = values.format ?? 'tree';
   if (!['tree', 'dot', 'json'].includes(format)) throw new CliError(`--format must be tree, dot or json, not ${format}`, EXIT_USAGE);
-  let model;
-  try {
-    model = bootHostModel(loadTopology(values.topology));
-  } catch (err) {
-    if (err instanceof TopologyError) throw new CliError(err.message, EXIT_USAGE);
-    throw err;
-  }
+  const model = bootHostModel(topologyOrExit(values.topology));
   if (values.matrix) {
     process.stdout.write(formatMatrix(model));
     return 0;

@@ -1,6 +1,7 @@
 // Nodes of the synthetic tree, in filesystem terms: directories, text
 // attributes (show/store), binary attributes, device-like files, symlinks.
 
+import type { DirectBacking } from '../fs-types.js';
 import type { Caller } from './caller.js';
 
 export const S_IFDIR = 0o040000;
@@ -14,20 +15,8 @@ export interface IoctlCall {
   outSize: number;
 }
 
-/** A file whose bytes a worker thread can serve straight from a backing fd. */
-export interface FileBacking {
-  id: number;
-  fd: number;
-  offset: number;
-  size: number;
-  writable: boolean;
-  /** O_DIRECT offset/length granule (a block device's logical block size) */
-  directAlign?: number;
-  /** O_DIRECT requests come to the file (not the data path) while direct I/O checking is on */
-  checkDirect?: boolean;
-  /** where the data path counts what it serves */
-  statsSlot?: number;
-}
+/** A file whose bytes a worker thread can serve straight from a backing fd (the session's DirectBacking). */
+export type FileBacking = DirectBacking;
 
 interface NodeBase {
   ino: number;
