@@ -66,6 +66,12 @@ $P2PEMU explain nvme2 nvme1 | sed -n '/^result/,$p'
 step "Transfers per (client, provider, path) (p2pemu status)"
 $P2PEMU status | grep -v '^  log'
 
+step "Compound pages: the review's 4 MiB CMB example under each folio policy (p2pemu scenario compound-review)"
+$P2PEMU scenario compound-review | sed -n '3,11p'
+
+step "HMM: a NIC faulting an accelerator's device-private pages, migration vs the proposed P2P alias (p2pemu hmm compare)"
+$P2PEMU hmm compare --pages 256 | grep -E '^(mainline|hmm-allow|  pages|predicted)'
+
 step "Bad writes get the kernel's errno"
 ( echo 7 > "$SYSFS/devices/0000:81:00.0/numa_node" ) 2>&1 | sed 's/^/  /' || true
 ( echo 1 > "$SYSFS/devices/0000:81:00.0/vendor" ) 2>&1 | sed 's/^/  /' || true
