@@ -4,14 +4,15 @@
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isAlive, readRecord, removeRecord } from '../daemon/registry.js';
-import { findMount, isStaleMount, unmountFuse } from '../fuse/mount.js';
+import { abortConnection, findMount, isStaleMount, mountDevice, unmountFuse } from '../fuse/mount.js';
 import { parse } from './args.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 
 export const UNMOUNT_USAGE = `usage: p2pemu unmount MOUNTPOINT
 
 Unmounts a p2pemu mount and stops its daemon. A mount whose daemon died
-(ENOTCONN, "Transport endpoint is not connected") is detached with umount -l.`;
+(ENOTCONN, "Transport endpoint is not connected") is detached with umount -l,
+after its FUSE connection is aborted so that no process stays stuck in it.`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -43,6 +44,9 @@ export async function unmountCommand(argv: string[]): Promise<number> {
   if (rec) rmSync(rec.barDir, { recursive: true, force: true });
   if (mounted && mounted.fstype.startsWith('fuse.p2pemu')) {
     const stale = isStaleMount(mountpoint);
+    // nobody answers this connection any more: release processes waiting in it
+    const dev = mountDevice(mountpoint);
+    if (dev) await abortConnection(dev);
     await unmountFuse(mountpoint, true);
     removeRecord(mountpoint);
     console.log(`p2pemu: ${stale ? 'recovered stale mount' : 'detached'} ${mountpoint} (umount -l)`);

@@ -3,7 +3,7 @@
 // looking for a mount.fuse.* helper. Needs root.
 
 import { spawn } from 'node:child_process';
-import { openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { kernelError } from '../errno.js';
@@ -94,6 +94,23 @@ export async function unmountFuse(mountpoint: string, lazy = false): Promise<voi
     throw kernelError('EBUSY', `umount ${mountpoint} failed: ${second.stderr || first.stderr}`);
   }
   throw kernelError('EBUSY', `umount -l ${mountpoint} failed: ${first.stderr}`);
+}
+
+/**
+ * Ends every request still waiting on a dead daemon's connection (fusectl
+ * "abort"), so processes stuck in them get ECONNABORTED instead of hanging.
+ * The connection id is the minor number of the mount's device.
+ */
+export async function abortConnection(device: string): Promise<boolean> {
+  const minor = device.split(':')[1];
+  const dir = '/sys/fs/fuse/connections';
+  if (!existsSync(`${dir}/${minor}`)) await run('mount', ['-t', 'fusectl', 'none', dir]);
+  try {
+    await writeFile(`${dir}/${minor}/abort`, '1\n');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export interface MountEntry {
