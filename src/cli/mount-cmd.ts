@@ -25,8 +25,9 @@ background. Needs root.
                     see it with: p2pemu topo --dump-default)
   --state DIR       where the daemon keeps its log and persistent data
                     (default: /var/lib/p2pemu/<mountpoint path>)
-  --profile NAME    kernel behaviour: mainline (default) or userspace-p2pdma-rfc
-                    (the RFC series: mmap of MNT/dev/nvmeX allocates from the CMB);
+  --profile NAME    kernel behaviour: mainline (default), userspace-p2pdma-rfc
+                    (the RFC series: mmap of MNT/dev/nvmeX allocates from the CMB)
+                    or hmm-allow-p2p (HMM_PFN_ALLOW_P2P for device-private pages);
                     overrides the topology's profile field
   --foreground      run the daemon in this process until SIGINT/SIGTERM
   --log-level LEVEL fatal, error, warn, info (default), debug, trace, silent
