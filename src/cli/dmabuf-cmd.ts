@@ -2,11 +2,10 @@
 // removal, and the page_pool binding rules.
 
 import { KernelError } from '../errno.js';
-import { DmaBufCore, type ExporterFallback } from '../model/dmabuf/dmabuf.js';
+import { DmaBufCore, defaultFallback } from '../model/dmabuf/dmabuf.js';
 import { bootHostModel } from '../model/host-model.js';
 import { hmmContext } from '../model/hmm/hmm-host.js';
 import { bindRxQueue } from '../model/net/page-pool.js';
-import type { PciDev } from '../model/pci/index.js';
 import { parse, topologyOrExit } from './args.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 
@@ -21,9 +20,7 @@ IOVA, or system memory). Then removes the first exporter and shows move_notify
 reaching every importer, and binds a NIC RX queue to a dma-buf and to
 device-private memory.`;
 
-export function exporterFallback(dev: PciDev): ExporterFallback {
-  return dev.role === 'accelerator' ? 'system-memory' : 'refuse';
-}
+const exporterFallback = defaultFallback;
 
 export function dmabufReport(file: string | undefined): string {
   const m = bootHostModel(topologyOrExit(file));

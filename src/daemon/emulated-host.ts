@@ -10,6 +10,8 @@ import { NamespaceStore } from '../memory/namespace-store.js';
 import { TransferStats } from '../model/nvme/index.js';
 import { NvmeView } from './nvme-view.js';
 import { hmmContext } from '../model/hmm/hmm-host.js';
+import { DmaBufCore, defaultFallback } from '../model/dmabuf/dmabuf.js';
+import { buildDmabufDebugfs } from '../vfs/debugfs-dmabuf.js';
 import { addDmirrorNodes } from '../vfs/devfs/hmm-dmirror.js';
 import type { NvmeDevContext } from '../vfs/devfs/nvme-dev.js';
 import { join } from 'node:path';
@@ -59,6 +61,7 @@ export function buildEmulatedHost(spec: TopologySpec, barDir: string, stateDir: 
   const openAllocations: OpenAllocations = new Map();
   const p2pCtx: P2pmemContext = { table, vfs, p2pdma, bars, barView, mountDev: () => mount.dev, sized: new Map(), sizedGeneration: 0 };
 
+  const dmabufs = new DmaBufCore(p2pdma, klog, spec.iommu);
   const addGroup = (p: P2pdmaProvider) => {
     const dir = sysfs.dirs.get(p.dev);
     if (!dir || dir.children.has('p2pmem')) return;
@@ -68,8 +71,10 @@ export function buildEmulatedHost(spec: TopologySpec, barDir: string, stateDir: 
   for (const p of p2pdma.allProviders()) addGroup(p);
   p2pdma.events = {
     poolCreated: addGroup,
-    // kernel: pci_p2pdma_unmap_mappings(): the file goes, mappings are zapped
+    // kernel: pci_p2pdma_unmap_mappings(): the file goes, mappings are zapped;
+    // the exporting driver revokes its dma-bufs before that (their pages hold references)
     unmapMappings: async (p) => {
+      dmabufs.revokeExporter(p.dev);
       const group = sysfs.dirs.get(p.dev)?.children.get('p2pmem') as DirNode | undefined;
       const allocate = group?.children.get('allocate');
       if (allocate) vfs.remove(allocate);
@@ -100,6 +105,7 @@ export function buildEmulatedHost(spec: TopologySpec, barDir: string, stateDir: 
     removed: (dev) => sysfs.removed(dev),
   };
   buildDebugfs(table, pci, p2pdma, barView, stats);
+  buildDmabufDebugfs(table, dmabufs, pci, defaultFallback);
   // HMM: the hmm-allow-p2p profile turns the proposal's path on
   const hmm = hmmContext({ klog, pci, p2pdma, drivers }, spec.profile === 'hmm-allow-p2p');
   addDmirrorNodes(table, table.dirs(table.root, 'dev'), hmm, pci);

@@ -82,3 +82,45 @@ cmd(f'mirror {none_addr} 2'); print(cmd(f'read {none_addr} 2'))
     expect(out).toBe('EPERM ok faulted 2 migrated 0\nEFAULT\n');
   });
 });
+
+describe.skipIf(!isRoot)('dma-buf through debugfs', () => {
+  const ctl = (cmds: string[]) =>
+    sh(`python3 - <<'PY'
+import errno, os
+fd = os.open('${mnt}/sys/kernel/debug/p2pemu/dmabuf', os.O_RDWR)
+for c in ${JSON.stringify(cmds)}:
+    try:
+        os.write(fd, c.encode()); print(os.pread(fd, 4096, 0).decode().strip())
+    except OSError as e:
+        print(errno.errorcode[e.errno])
+PY`).stdout;
+
+  test('export, attach with and without P2P, map, and revoke when the exporter is unbound', () => {
+    const out = ctl([
+      'export 0000:81:00.0 1048576',
+      'attach 1 0000:82:00.0 p2p',
+      'map 1',
+      'attach 1 0000:06:00.0 p2p',
+      'map 2',
+      'attach 1 0000:82:00.0 static',
+    ]);
+    expect(out.split('\n')).toEqual([
+      'ok buf 1',
+      'ok att 1 peer2peer 1 (pci_p2pdma_distance() = 4: P2P allowed)',
+      expect.stringMatching(/^ok bar-cpu-physical 0x80[0-9a-f]+ 1048576$/),
+      expect.stringMatching(/^ok att 2 peer2peer 0 \(pci_p2pdma_distance\(\) < 0/),
+      expect.stringMatching(/^ok system-memory /),
+      'ok att 3 peer2peer 0 (static importer: dma_buf_attach() never sets peer2peer)',
+      '',
+    ]);
+    // the CMB of nvme0 exports MMIO only: a static importer is refused
+    // errno 95: python names it ENOTSUP
+    expect(ctl(['export 0000:03:00.0 65536', 'attach 2 0000:04:00.0 static'])).toMatch(/^ok buf 2\nE(OPNOTSUPP|NOTSUP)\n$/);
+    sh(`echo 0000:81:00.0 > '${mnt}/sys/bus/pci/drivers/p2pemu_accel/unbind'`);
+    const state = sh(`cat '${mnt}/sys/kernel/debug/p2pemu/dmabufs'`).stdout;
+    expect(state).toMatch(/^1 0000:81:00\.0 1048576 revoked$/m);
+    expect(state).toMatch(/^ {2}1 0000:82:00\.0 1 1 revoked 1$/m);
+    expect(state).toMatch(/^ {2}2 0000:06:00\.0 1 0 revoked 1$/m);
+    sh(`echo 0000:81:00.0 > '${mnt}/sys/bus/pci/drivers/p2pemu_accel/bind'`);
+  });
+});

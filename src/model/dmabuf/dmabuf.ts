@@ -16,6 +16,11 @@ export type ExporterFallback =
   /** refuse: MMIO cannot move (vfio-pci-style, NVMe CMB) */
   | 'refuse';
 
+/** Accelerators can move a buffer to system memory; NVMe CMBs and p2pmem cards export MMIO only. */
+export function defaultFallback(dev: PciDev): ExporterFallback {
+  return dev.role === 'accelerator' ? 'system-memory' : 'refuse';
+}
+
 export interface SgEntry {
   /** sg_dma_address */
   dmaAddress: number;
