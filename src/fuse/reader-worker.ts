@@ -13,6 +13,8 @@ import { WindowCache, WINDOW_SIZE } from '../memory/mmap.js';
 interface ReaderData {
   fd: number;
   tables: HandleTableBuffers;
+  /** [busy, unique low, unique high]: the request this reader is serving, for an answer if it dies */
+  inflight: SharedArrayBuffer;
 }
 
 const ENOSPC = 28;
@@ -21,7 +23,8 @@ const O_DIRECT = 0o40000;
 const EBADF = 9;
 const EIO = 5;
 
-const { fd, tables } = workerData as ReaderData;
+const { fd, tables, inflight: inflightBuffer } = workerData as ReaderData;
+const inflight = new Int32Array(inflightBuffer);
 const table = new HandleTable(tables);
 const req = Buffer.allocUnsafe(READ_BUFFER_SIZE);
 const reply = Buffer.allocUnsafe(OUT_HEADER_SIZE + MAX_WRITE);
@@ -129,29 +132,39 @@ function loop(): void {
       return;
     }
     const opcode = req.readUInt32LE(4);
-    if (opcode === Opcode.READ || opcode === Opcode.WRITE) {
-      const fh = readU64(req, 40);
-      const backingFd = table.backingFd(fh);
-      // read_in.flags / write_in.flags: the open flags of the caller's file
-      const direct = (req.readUInt32LE(40 + 32) & O_DIRECT) !== 0;
-      if (backingFd >= 0 && direct) {
-        // block-device rule: O_DIRECT offset and length in whole logical blocks
-        const align = table.directAlign(fh);
-        if (align > 0 && (readU64(req, 48) % align !== 0 || req.readUInt32LE(56) % align !== 0)) {
-          send(OUT_HEADER_SIZE, EINVAL);
-          continue;
-        }
-      }
-      if (backingFd >= 0 && !(direct && table.directNeedsMain(fh))) {
-        if (opcode === Opcode.READ) serveRead(fh, backingFd);
-        else serveWrite(fh, backingFd);
-        continue;
+    // remember the request until it is answered or handed on
+    inflight[1] = req.readInt32LE(8);
+    inflight[2] = req.readInt32LE(12);
+    inflight[3] = opcode;
+    Atomics.store(inflight, 0, 1);
+    serve(opcode, n);
+    Atomics.store(inflight, 0, 0);
+  }
+}
+
+function serve(opcode: number, n: number): void {
+  if (opcode === Opcode.READ || opcode === Opcode.WRITE) {
+    const fh = readU64(req, 40);
+    const backingFd = table.backingFd(fh);
+    // read_in.flags / write_in.flags: the open flags of the caller's file
+    const direct = (req.readUInt32LE(40 + 32) & O_DIRECT) !== 0;
+    if (backingFd >= 0 && direct) {
+      // block-device rule: O_DIRECT offset and length in whole logical blocks
+      const align = table.directAlign(fh);
+      if (align > 0 && (readU64(req, 48) % align !== 0 || req.readUInt32LE(56) % align !== 0)) {
+        send(OUT_HEADER_SIZE, EINVAL);
+        return;
       }
     }
-    const copy = new Uint8Array(n);
-    copy.set(req.subarray(0, n));
-    parentPort!.postMessage(copy, [copy.buffer]);
+    if (backingFd >= 0 && !(direct && table.directNeedsMain(fh))) {
+      if (opcode === Opcode.READ) serveRead(fh, backingFd);
+      else serveWrite(fh, backingFd);
+      return;
+    }
   }
+  const copy = new Uint8Array(n);
+  copy.set(req.subarray(0, n));
+  parentPort!.postMessage(copy, [copy.buffer]);
 }
 
 loop();

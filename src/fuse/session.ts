@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { encodeInvalEntry, encodeInvalInode, encodeRetrieve, encodeStore } from './notify.js';
 import { mountFuse, openFuseDevice, tuneBdi, unmountFuse, type BdiTuning } from './mount.js';
 import { FuseSessionCore } from './session-core.js';
+import { NO_REPLY } from './ops-table.js';
 import type { FuseFilesystem } from './types.js';
 
 /**
@@ -68,8 +69,10 @@ export class FuseSession {
     const exits: Promise<void>[] = [];
     const startReader = (i: number): Promise<void> =>
       new Promise((res) => {
+        // [busy, unique low, unique high, opcode] of the request the reader holds
+        const inflight = new Int32Array(new SharedArrayBuffer(16));
         const w = new Worker(new URL('./reader-worker.js', import.meta.url), {
-          workerData: { fd, tables: this.core.handles.buffers },
+          workerData: { fd, tables: this.core.handles.buffers, inflight: inflight.buffer },
         });
         let finished = false;
         w.on('message', (msg: Uint8Array | { type: 'exit'; code: string }) => {
@@ -86,6 +89,19 @@ export class FuseSession {
           // until the mount goes); keep serving everyone else with a new reader.
           if (!finished && !this.unmounting && this.fd >= 0) {
             log.error({ reader: i }, 'reader died unexpectedly; starting another');
+            // answer what it held with EIO, so its caller does not wait forever
+            if (Atomics.load(inflight, 0) === 1 && !NO_REPLY.has(inflight[3]!)) {
+              const reply = Buffer.alloc(16);
+              reply.writeUInt32LE(16, 0);
+              reply.writeInt32LE(-5, 4);
+              reply.writeInt32LE(inflight[1]!, 8);
+              reply.writeInt32LE(inflight[2]!, 12);
+              try {
+                writeSync(fd, reply);
+              } catch {
+                /* already gone */
+              }
+            }
             startReader(i).then(res);
           } else res();
         });
