@@ -104,4 +104,3 @@ export async function reportCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-export { formatEntries };

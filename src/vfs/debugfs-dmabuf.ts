@@ -10,7 +10,7 @@
 import { kernelError } from '../errno.js';
 import type { DmaBufAttachment, DmaBufCore, ExporterFallback } from '../model/dmabuf/dmabuf.js';
 import type { PciDev, PciHost } from '../model/pci/index.js';
-import type { DeviceFile } from './node.js';
+import { CommandFile, type CommandHandler } from './command-file.js';
 import type { InodeTable } from './tree.js';
 
 export interface DmabufNotes {
@@ -18,66 +18,46 @@ export interface DmabufNotes {
   notified: Map<DmaBufAttachment, number>;
 }
 
-class DmabufControl implements DeviceFile {
-  private result = '';
-
-  constructor(
-    private readonly core: DmaBufCore,
-    private readonly host: PciHost,
-    private readonly notes: DmabufNotes,
-    private readonly fallbackOf: (dev: PciDev) => ExporterFallback,
-  ) {}
-
-  private dev(id: string | undefined): PciDev {
-    const d = id ? this.host.find(id) : undefined;
+function dmabufCommand(core: DmaBufCore, host: PciHost, notes: DmabufNotes, fallbackOf: (dev: PciDev) => ExporterFallback): CommandHandler {
+  const dev = (id: string | undefined): PciDev => {
+    const d = id ? host.find(id) : undefined;
     if (!d) throw kernelError('ENODEV', `no device ${id}`);
     return d;
-  }
-
-  private attachments(): DmaBufAttachment[] {
-    return this.core.bufs.flatMap((b) => b.attachments);
-  }
-
-  write(_offset: number, data: Buffer): number {
-    const [cmd, a, b, c] = data.toString().trim().split(/\s+/);
+  };
+  const attachments = () => core.bufs.flatMap((b) => b.attachments);
+  return (command) => {
+    const [cmd, a, b, c] = command.split(/\s+/);
     switch (cmd) {
       case 'export': {
-        const dev = this.dev(a);
+        const exporter = dev(a);
         const size = Number(b);
         if (!Number.isSafeInteger(size) || size <= 0) throw kernelError('EINVAL', 'bad size');
-        this.result = `ok buf ${this.core.export(dev, size, this.fallbackOf(dev)).id}`;
-        break;
+        return `ok buf ${core.export(exporter, size, fallbackOf(exporter)).id}`;
       }
       case 'attach': {
-        const buf = this.core.bufs.find((x) => x.id === Number(a));
+        const buf = core.bufs.find((x) => x.id === Number(a));
         if (!buf) throw kernelError('ENOENT', `no dma-buf ${a}`);
         const mode = c ?? 'p2p';
         if (!['static', 'dynamic', 'p2p'].includes(mode)) throw kernelError('EINVAL', 'mode is static, dynamic or p2p');
-        const ops = mode === 'static' ? undefined : { allowPeer2peer: mode === 'p2p', moveNotify: (att: DmaBufAttachment) => this.notes.notified.set(att, (this.notes.notified.get(att) ?? 0) + 1) };
-        const att = this.core.attach(buf, this.dev(b), ops);
-        this.result = `ok att ${this.attachments().indexOf(att) + 1} peer2peer ${att.peer2peer ? 1 : 0} (${att.decision})`;
-        break;
+        const ops =
+          mode === 'static'
+            ? undefined
+            : { allowPeer2peer: mode === 'p2p', moveNotify: (att: DmaBufAttachment) => notes.notified.set(att, (notes.notified.get(att) ?? 0) + 1) };
+        const att = core.attach(buf, dev(b), ops);
+        return `ok att ${attachments().indexOf(att) + 1} peer2peer ${att.peer2peer ? 1 : 0} (${att.decision})`;
       }
       case 'map': {
-        const att = this.attachments()[Number(a) - 1];
+        const att = attachments()[Number(a) - 1];
         if (!att) throw kernelError('ENOENT', `no attachment ${a}`);
-        const sg = this.core.map(att)[0]!;
-        this.result = `ok ${sg.target} 0x${sg.dmaAddress.toString(16)} ${sg.length}`;
-        break;
+        const sg = core.map(att)[0]!;
+        return `ok ${sg.target} 0x${sg.dmaAddress.toString(16)} ${sg.length}`;
       }
       case 'revoke':
-        this.result = `ok revoked ${this.core.revokeExporter(this.dev(a)).length} attachments`;
-        break;
+        return `ok revoked ${core.revokeExporter(dev(a)).length} attachments`;
       default:
         throw kernelError('EINVAL', 'commands: export BDF BYTES | attach BUF BDF static|dynamic|p2p | map ATT | revoke BDF');
     }
-    return data.length;
-  }
-
-  read(offset: number, size: number): Buffer {
-    const out = Buffer.from(this.result + '\n');
-    return out.subarray(Math.min(offset, out.length), Math.min(offset + size, out.length));
-  }
+  };
 }
 
 export function dmabufsText(core: DmaBufCore, notes: DmabufNotes): string {
@@ -97,7 +77,7 @@ export function dmabufsText(core: DmaBufCore, notes: DmabufNotes): string {
 export function buildDmabufDebugfs(t: InodeTable, core: DmaBufCore, host: PciHost, fallbackOf: (dev: PciDev) => ExporterFallback): DmabufNotes {
   const dir = t.dirs(t.root, 'sys/kernel/debug/p2pemu');
   const notes: DmabufNotes = { notified: new Map() };
-  t.device(dir, { name: 'dmabuf', mode: 0o600, direct: true, size: () => 0, openFile: () => new DmabufControl(core, host, notes, fallbackOf) });
+  t.device(dir, { name: 'dmabuf', mode: 0o600, direct: true, size: () => 0, openFile: () => new CommandFile(dmabufCommand(core, host, notes, fallbackOf)) });
   t.text(dir, 'dmabufs', 0o400, () => dmabufsText(core, notes));
   return notes;
 }

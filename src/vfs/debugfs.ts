@@ -8,8 +8,7 @@ import { MAP_TYPE_NAMES, type P2pdmaSubsystem } from '../model/p2pdma/index.js';
 import type { PciHost } from '../model/pci/index.js';
 import type { TransferStats } from '../model/nvme/index.js';
 import { foliosText } from './debugfs-folios.js';
-import type { Caller } from './caller.js';
-import type { DeviceFile } from './node.js';
+import { CommandFile, type CommandHandler } from './command-file.js';
 import type { InodeTable } from './tree.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
@@ -61,17 +60,10 @@ export function countersText(p2pdma: P2pdmaSubsystem): string {
  * "write BDF BAR OFFSET HEX" or "read BDF BAR OFFSET LEN"; reading the same open
  * file returns the result (hex bytes of a read, "ok" of a write).
  */
-class DmaControl implements DeviceFile {
-  private result = '';
-
-  constructor(
-    private readonly host: PciHost,
-    private readonly view: BarView,
-  ) {}
-
-  async write(_offset: number, data: Buffer): Promise<number> {
-    const [op, id, barText, offText, arg] = data.toString().trim().split(/\s+/);
-    const dev = id ? this.host.find(id) : undefined;
+function dmaCommand(host: PciHost, view: BarView): CommandHandler {
+  return async (command) => {
+    const [op, id, barText, offText, arg] = command.split(/\s+/);
+    const dev = id ? host.find(id) : undefined;
     if (!dev) throw kernelError('ENODEV', `no device ${id}`);
     const bar = dev.bars.find((b) => b.index === Number(barText));
     if (!bar) throw kernelError('EINVAL', `${dev.bdf} has no BAR ${barText}`);
@@ -80,23 +72,17 @@ class DmaControl implements DeviceFile {
     if (op === 'read') {
       const len = Number(arg);
       if (!Number.isSafeInteger(len) || len <= 0 || offset + len > bar.size || len > 1 << 20) throw kernelError('EINVAL', 'bad length');
-      this.result = (await this.view.read(dev.bdf, bar.index, bar.size, offset, len)).toString('hex') + '\n';
-    } else if (op === 'write') {
+      return (await view.read(dev.bdf, bar.index, bar.size, offset, len)).toString('hex');
+    }
+    if (op === 'write') {
       if (!arg || !/^([0-9a-f]{2})+$/i.test(arg)) throw kernelError('EINVAL', 'data must be hex bytes');
       const bytes = Buffer.from(arg, 'hex');
       if (offset + bytes.length > bar.size) throw kernelError('EINVAL', 'write beyond the BAR');
-      await this.view.write(dev.bdf, bar.index, bar.size, offset, bytes);
-      this.result = 'ok\n';
-    } else {
-      throw kernelError('EINVAL', 'commands: read BDF BAR OFFSET LEN | write BDF BAR OFFSET HEX');
+      await view.write(dev.bdf, bar.index, bar.size, offset, bytes);
+      return 'ok';
     }
-    return data.length;
-  }
-
-  read(offset: number, size: number): Buffer {
-    const b = Buffer.from(this.result);
-    return b.subarray(Math.min(offset, b.length), Math.min(offset + size, b.length));
-  }
+    throw kernelError('EINVAL', 'commands: read BDF BAR OFFSET LEN | write BDF BAR OFFSET HEX');
+  };
 }
 
 export function transfersText(stats: TransferStats): string {
@@ -118,6 +104,6 @@ export function buildDebugfs(t: InodeTable, host: PciHost, p2pdma: P2pdmaSubsyst
     mode: 0o600,
     direct: true,
     size: () => 0,
-    openFile: (_caller: Caller) => new DmaControl(host, view),
+    openFile: () => new CommandFile(dmaCommand(host, view)),
   });
 }

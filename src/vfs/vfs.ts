@@ -18,6 +18,7 @@ import type {
 import type { Caller } from './caller.js';
 import { S_IFDIR, S_IFLNK, S_IFREG, type DeviceFile, type DirNode, type VNode } from './node.js';
 import type { InodeTable } from './tree.js';
+import { sliceAt } from './command-file.js';
 
 const O_ACCMODE = 3;
 const O_WRONLY = 1;
@@ -195,7 +196,7 @@ export class Vfs implements FuseFilesystem {
       case 'text': {
         // Like a seq_file: show() runs once per open, later reads continue in that text.
         if (!h!.text) h!.text = Buffer.from(n.show!());
-        return h!.text.subarray(Math.min(offset, h!.text.length), Math.min(offset + size, h!.text.length, PAGE_SIZE));
+        return sliceAt(h!.text, offset, size, PAGE_SIZE);
       }
       case 'bin': {
         if (offset >= n.size) return Buffer.alloc(0);

@@ -30,14 +30,15 @@ import {
 import type { PciHost } from '../../model/pci/index.js';
 import { pagesPresent, tgidOf, vmasOf } from '../../proc.js';
 import type { Caller } from '../caller.js';
-import type { DeviceFile, DirNode } from '../node.js';
+import { CommandFile } from '../command-file.js';
+import type { DirNode } from '../node.js';
 import type { InodeTable } from '../tree.js';
 
 const MAX_PAGES = 1 << 20;
 
-class DmirrorFile implements DeviceFile {
+/** One open of hmm_dmirrorN: its mirror, as dmirror keeps one per open file. */
+class Dmirror {
   private as: AddressSpace | undefined;
-  private result = '';
 
   constructor(
     private readonly ctx: HmmContext,
@@ -80,35 +81,30 @@ class DmirrorFile implements DeviceFile {
     return `ok mirrored ${n} present ${p}`;
   }
 
-  write(_offset: number, data: Buffer, caller: Caller): number {
-    const [cmd, a, b, c, d] = data.toString().trim().split(/\s+/);
-    const self = this.host.find(this.mem.owner.bdf)!;
+  run(command: string, caller: Caller): string {
+    const [cmd, a, b, c, d] = command.split(/\s+/);
+    const self = this.mem.owner;
     switch (cmd) {
       case 'mirror':
-        this.result = this.mirror(tgidOf(caller.pid), a, b);
-        break;
+        return this.mirror(tgidOf(caller.pid), a, b);
       case 'migrate_to_dev': {
         const r = this.range(a, b);
-        this.result = `ok migrated ${migrateToDevice(this.as!, r.first, r.count, this.mem, this.ctx)}`;
-        break;
+        return `ok migrated ${migrateToDevice(this.as!, r.first, r.count, this.mem, this.ctx)}`;
       }
       case 'migrate_to_sys': {
         const r = this.range(a, b);
-        this.result = `ok migrated ${migrateToSystem(this.as!, r.first, r.count, this.ctx)}`;
-        break;
+        return `ok migrated ${migrateToSystem(this.as!, r.first, r.count, this.ctx)}`;
       }
       case 'snapshot': {
         const r = this.range(a, b);
-        this.result = Buffer.from(snapshot(this.as!, r.first, r.count, this.mem.id, this.ctx, self)).toString('hex');
-        break;
+        return Buffer.from(snapshot(this.as!, r.first, r.count, this.mem.id, this.ctx, self)).toString('hex');
       }
       case 'read':
       case 'write': {
         const r = this.range(a, b);
         const flags = HMM_PFN_REQ_FAULT | (cmd === 'write' ? HMM_PFN_REQ_WRITE : 0n);
         const res = hmmRangeFault(this.as!, { ...r, defaultFlags: flags, devPrivateOwner: this.mem.id, client: self }, this.ctx);
-        this.result = `ok faulted ${res.faulted} migrated ${res.migratedToRam}`;
-        break;
+        return `ok faulted ${res.faulted} migrated ${res.migratedToRam}`;
       }
       case 'fault': {
         const dev = a ? this.host.find(a) : undefined;
@@ -117,18 +113,11 @@ class DmirrorFile implements DeviceFile {
         const flags = HMM_PFN_REQ_FAULT | (d === 'p2p' ? HMM_PFN_ALLOW_P2P : 0n);
         const res = hmmRangeFault(this.as!, { ...r, defaultFlags: flags, devPrivateOwner: -1, client: dev }, this.ctx);
         const runs = mixedRuns(res.kinds).map((x) => `${x.kind}:${x.count}`).join(',');
-        this.result = `ok migrated ${res.migratedToRam} p2p_alias ${res.p2pAliased} kinds ${runs}`;
-        break;
+        return `ok migrated ${res.migratedToRam} p2p_alias ${res.p2pAliased} kinds ${runs}`;
       }
       default:
         throw kernelError('EINVAL', `unknown command ${cmd}`);
     }
-    return data.length;
-  }
-
-  read(offset: number, size: number): Buffer {
-    const b = Buffer.from(this.result + '\n');
-    return b.subarray(Math.min(offset, b.length), Math.min(offset + size, b.length));
   }
 }
 
@@ -136,6 +125,15 @@ class DmirrorFile implements DeviceFile {
 export function addDmirrorNodes(t: InodeTable, devDir: DirNode, ctx: HmmContext, host: PciHost): void {
   let n = 0;
   for (const mem of ctx.owners.values()) {
-    t.device(devDir, { name: `hmm_dmirror${n++}`, mode: 0o600, direct: true, size: () => 0, openFile: () => new DmirrorFile(ctx, mem, host) });
+    t.device(devDir, {
+      name: `hmm_dmirror${n++}`,
+      mode: 0o600,
+      direct: true,
+      size: () => 0,
+      openFile: () => {
+        const d = new Dmirror(ctx, mem, host);
+        return new CommandFile((command, caller) => d.run(command, caller));
+      },
+    });
   }
 }

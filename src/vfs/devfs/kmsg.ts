@@ -2,6 +2,7 @@
 
 import { KERN_WARNING, formatKmsg, type KernelLog } from '../../model/klog.js';
 import type { InodeTable } from '../tree.js';
+import { sliceAt } from '../command-file.js';
 
 // default_message_loglevel for writes without a <N> prefix
 const DEFAULT_WRITE_LEVEL = KERN_WARNING;
@@ -16,8 +17,7 @@ export function buildDevfs(table: InodeTable, klog: KernelLog): void {
     // differs: a stream of every record that ends at the newest one, instead of one
     // record per read() that blocks for the next; see native-notes/sysfs-tree.md
     read: (offset, size) => {
-      const text = Buffer.from(klog.all().map(formatKmsg).join(''));
-      return text.subarray(Math.min(offset, text.length), Math.min(offset + size, text.length));
+      return sliceAt(Buffer.from(klog.all().map(formatKmsg).join('')), offset, size);
     },
     write: (_offset, data) => {
       const m = /^<(\d)>/.exec(data.toString('utf8'));

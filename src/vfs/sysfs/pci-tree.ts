@@ -18,6 +18,7 @@ import type { Vfs } from '../vfs.js';
 import type { DriverCore } from '../../model/drivers/index.js';
 import { pathOf, relativeTarget, type InodeTable } from '../tree.js';
 import { kstrtobool, kstrtoint, kstrtoul } from './kstrto.js';
+import { sliceAt } from '../command-file.js';
 import { cpulistText, cpumaskText, modaliasText, parseCpulist, resourceText, ueventText } from './pci-format.js';
 
 export interface PciSysfsContext {
@@ -117,7 +118,7 @@ function addDeviceAttrs(ctx: PciSysfsContext, dir: DirNode, dev: PciDev): void {
     size: dev.cfgSize,
     read: (offset, size, caller) => {
       const limit = isPrivileged(caller) ? dev.cfgSize : UNPRIVILEGED_CONFIG_BYTES;
-      return Buffer.from(dev.config.subarray(Math.min(offset, limit), Math.min(offset + size, limit)));
+      return Buffer.from(sliceAt(dev.config, offset, size, limit));
     },
     write: (offset, data, caller) => {
       if (!isPrivileged(caller)) throw kernelError('EPERM', 'config writes need CAP_SYS_ADMIN');
