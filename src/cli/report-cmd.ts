@@ -1,62 +1,48 @@
-// p2pemu report: compound pages for P2P memory under a folio policy.
+// p2pemu report: compound pages for P2P memory under a folio policy, in counts
+// from the kernel's rules and times measured on this machine, beside the
+// cover letter's reference figures.
 
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { FolioSpec, TopologySpec } from '../config/spec.js';
 import { parseSize } from '../config/sizes.js';
-import { COST_NS, FOLIO_POLICIES, type FolioPolicy } from '../model/mm/folio.js';
-import { formatBytes, formatEntries, formatNs, providerFolioFacts } from '../model/mm/folio-report.js';
+import { FOLIO_POLICIES, PMD_SIZE, PUD_SIZE, type FolioPolicy } from '../model/mm/folio.js';
 import { bootHostModel } from '../model/host-model.js';
 import { readRecord } from '../daemon/registry.js';
 import { DEFAULT_TOPOLOGY_NAME } from '../config/default-topology.js';
 import { parse, topologyOrExit } from './args.js';
+import { hostCosts, type CalibrationMode } from './calibration.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
+import { entryCostLines } from './cost-format.js';
+import { applyFolioPolicy, folioSpec, liveLines, pinLines, providerLines, refusalLines, tradeOffLines } from './report-tables.js';
 
 export const REPORT_USAGE = `usage: p2pemu report [MOUNTPOINT] [--topology FILE] [--policy base|device-align|best-effort] [--align 2MiB|1GiB]
+                     [--recalibrate | --no-calibration]
 
-Compound pages for P2P memory. For each provider of the topology: the folio
-policy, struct-page memory with and without vmemmap de-duplication, the entries
-needed to map all of its memory and the predicted kernel time of that mmap;
-then the same totals under each policy. With MOUNTPOINT (and no --topology, the
-topology that mount was made from), also every live
-allocation of that mount: its folios, the entries for the address the process
-got and for the address a kernel with this policy would have chosen.
-  --policy P   apply P to every provider (default: what the topology says)
-  --align S    folio size for device-align / largest tried by best-effort`;
-
-export function applyFolioPolicy(spec: TopologySpec, folios: FolioSpec): void {
-  const walk = (nodes: TopologySpec['hostBridges'][number]['children']): void => {
-    for (const n of nodes) {
-      if (n.kind === 'root_port') walk(n.children);
-      else if (n.kind === 'switch') n.ports.forEach((p) => walk(p.children));
-      else {
-        if (n.p2pmem) n.p2pmem.folios = { ...folios };
-        if (n.cmb) n.cmb.folios = { ...folios };
-      }
-    }
-  };
-  for (const hb of spec.hostBridges) walk(hb.children);
-}
-
-function providerTable(spec: TopologySpec): { lines: string[]; plain: number; dedup: number; mapNs: number } {
-  const m = bootHostModel(spec);
-  const rows = [['provider', 'memory', 'policy', 'folio', 'struct pages', 'with dedup', 'map all of it', 'predicted']];
-  let plain = 0;
-  let dedup = 0;
-  let mapNs = 0;
-  for (const p of m.p2pdma.allProviders()) {
-    const f = providerFolioFacts(p);
-    plain += f.structPages.plain;
-    dedup += f.structPages.dedup;
-    mapNs += f.fullMapNs;
-    rows.push([f.bdf, formatBytes(f.size), f.policy, formatBytes(f.folioSize), formatBytes(f.structPages.plain), formatBytes(f.structPages.dedup), formatEntries(f.fullMap), formatNs(f.fullMapNs)]);
-  }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return { lines: rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()), plain, dedup, mapNs };
-}
+Compound pages for P2P memory, in five parts:
+  costs       what one page-table entry costs: measured on this machine (a small C
+              helper, built and run once per boot) beside the compound-page cover
+              letter's figures, shown as a reference and fitted to nothing
+  providers   per provider: policy, folio, struct pages backed at registration
+              (de-duplicated only for a device-wide folio size), the entries to map
+              all of it and the time, in both columns
+  refused     every range that did not register, with the rule that refused it
+  trade-off   every policy at 2 MiB and at 1 GiB folios on the same topology:
+              registered memory, struct pages, entries, what a small mapping gets
+  pin         O_DIRECT pin cost for 1 MiB .. 1 GiB: measured on 4 KiB pages and
+              2 MiB THPs here, then modelled for P2P memory under each policy
+With MOUNTPOINT (and no --topology: the topology that mount was made from), also
+every live allocation of that mount with its folios, entries and times.
+  --policy P          apply P to every provider (default: what the topology says)
+  --align S           folio size for device-align / largest tried by best-effort
+  --recalibrate       measure again instead of reusing this boot's measurement
+  --no-calibration    measure nothing (the measured-here column says so)`;
 
 export async function reportCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { topology: { type: 'string' }, policy: { type: 'string' }, align: { type: 'string' } }, REPORT_USAGE);
+  const { values, positionals } = parse(
+    argv,
+    { topology: { type: 'string' }, policy: { type: 'string' }, align: { type: 'string' }, recalibrate: { type: 'boolean' }, 'no-calibration': { type: 'boolean' } },
+    REPORT_USAGE,
+  );
   if (values.help) {
     console.log(REPORT_USAGE);
     return 0;
@@ -65,31 +51,36 @@ export async function reportCommand(argv: string[]): Promise<number> {
   if (values.policy !== undefined && !(FOLIO_POLICIES as readonly string[]).includes(values.policy)) {
     throw new CliError(`--policy must be one of: ${FOLIO_POLICIES.join(', ')}`, EXIT_USAGE);
   }
+  if (values.recalibrate && values['no-calibration']) throw new CliError('--recalibrate and --no-calibration contradict each other', EXIT_USAGE);
   const align = values.align === undefined ? undefined : parseSize(values.align);
-  if (values.align !== undefined && align !== 2 ** 21 && align !== 2 ** 30) throw new CliError('--align must be 2MiB or 1GiB', EXIT_USAGE);
+  if (values.align !== undefined && align !== PMD_SIZE && align !== PUD_SIZE) throw new CliError('--align must be 2MiB or 1GiB', EXIT_USAGE);
   // with a mount point and no --topology: the topology that mount was made from
   const rec = positionals[0] && values.topology === undefined ? readRecord(resolve(positionals[0])) : undefined;
   const file = values.topology ?? (rec && rec.topology !== DEFAULT_TOPOLOGY_NAME ? rec.topology : undefined);
   const load = () => topologyOrExit(file);
-  const folioOf = (policy: FolioPolicy): FolioSpec => ({ policy, align: policy === 'base' ? 4096 : (align ?? (policy === 'best-effort' ? 2 ** 30 : 2 ** 21)) });
+  const mode: CalibrationMode = values['no-calibration'] ? 'off' : values.recalibrate ? 'fresh' : 'cached';
 
   const spec = load();
-  if (values.policy) applyFolioPolicy(spec, folioOf(values.policy as FolioPolicy));
-  const out = [
-    `cost model: ${COST_NS.pte.toFixed(1)} ns per PTE insert, ${(COST_NS.pmd / 1000).toFixed(2)} µs per PMD or PUD insert`,
-    '  (fitted to the seed: 32 GiB mapped in ~0.8 s with 4 KiB pages and ~0.04 ms with 1 GiB pages; no 2 MiB figure was given)',
-    '  struct page: 64 bytes; vmemmap de-duplication keeps 2 vmemmap pages per compound page',
-    '',
-  ];
-  const main = providerTable(spec);
-  out.push(...main.lines, '', `total struct-page memory ${formatBytes(main.plain)} (${formatBytes(main.dedup)} with vmemmap de-duplication); mapping everything once: ${formatNs(main.mapNs)}`);
-  out.push('', 'all providers under each policy:');
-  for (const policy of FOLIO_POLICIES) {
-    const s = load();
-    applyFolioPolicy(s, folioOf(policy));
-    const t = providerTable(s);
-    out.push(`  ${policy.padEnd(13)} struct pages ${formatBytes(t.plain).padEnd(10)} with dedup ${formatBytes(t.dedup).padEnd(10)} map everything ${formatNs(t.mapNs)}`);
+  if (values.policy) {
+    const policy = values.policy as FolioPolicy;
+    applyFolioPolicy(spec, folioSpec(policy, align ?? (policy === 'best-effort' ? PUD_SIZE : PMD_SIZE)));
   }
+  const m = bootHostModel(spec);
+  const costs = hostCosts(mode);
+  const out = [
+    ...entryCostLines(costs),
+    '',
+    `providers (${values.policy ? `--policy ${values.policy}` : 'policies as the topology says'}):`,
+    ...providerLines(m, costs),
+    '',
+    ...refusalLines(m),
+    '',
+    'trade-off, like with like:',
+    ...tradeOffLines(load, costs),
+    '',
+    'O_DIRECT pin cost (pinning the user buffer, GUP):',
+    ...pinLines(costs),
+  ];
   if (positionals[0]) {
     const mnt = resolve(positionals[0]);
     let live: string;
@@ -98,9 +89,8 @@ export async function reportCommand(argv: string[]): Promise<number> {
     } catch (err) {
       throw new CliError(`cannot read ${mnt}/sys/kernel/debug/p2pemu/folios (${(err as NodeJS.ErrnoException).code}): is it a p2pemu mount?`);
     }
-    out.push('', `live on ${mnt}:`, ...live.trimEnd().split('\n').map((l) => `  ${l}`));
+    out.push('', `live on ${mnt}:`, ...liveLines(live, costs));
   }
   console.log(out.join('\n'));
   return 0;
 }
-

@@ -1,33 +1,39 @@
-// What a provider's memory costs under a folio policy: struct pages, the
-// entries needed to map all of it, the predicted mmap time, pool fragmentation.
+// What a provider's memory costs under a folio policy, in counts the kernel's
+// rules give: struct pages backed at registration, the entries needed to map
+// all of it, pool fragmentation. Times come from cost-model.ts.
 
 import type { P2pAllocation, P2pdmaProvider } from '../p2pdma/index.js';
-import { mappingEntries, predictedMmapNs, PAGE_SIZE, PMD_SIZE, structPageBytes, type PageTableEntries } from './folio.js';
+import { mappingEntries, PAGE_SIZE, PMD_SIZE, type FolioPolicy, type PageTableEntries } from './folio.js';
+import { pgmapStructPages, type StructPageMemory } from './vmemmap.js';
 
 export interface ProviderFolioFacts {
   bdf: string;
-  policy: string;
+  policy: FolioPolicy;
+  /** device-align: the pgmap's folio; best-effort: the largest a mapping may get; base: 4 KiB */
   folioSize: number;
   size: number;
   available: number;
   largestFree: number;
+  /** the largest free block aligned to the folio size at both ends */
+  largestAlignedFree: number;
   /** free bytes in whole aligned blocks of the folio size: what aligned mappings can still get */
   alignedFree: number;
-  structPages: { plain: number; dedup: number };
-  /** mapping all of the memory in one go */
+  /** decided by the pgmaps' vmemmap_shift at registration, not by the policy's mmaps */
+  structPages: StructPageMemory;
+  /** mapping all of the memory in one go, at an address aligned like the memory */
   fullMap: PageTableEntries;
-  fullMapNs: number;
 }
 
 export function providerFolioFacts(p: P2pdmaProvider): ProviderFolioFacts {
   const size = p.pool.size;
-  // no folio larger than the memory itself
   const want = p.folios.policy === 'base' ? PAGE_SIZE : p.folios.align;
-  const folio = [want, PMD_SIZE, PAGE_SIZE].find((f) => f <= want && f <= size && (f === PAGE_SIZE || size >= f)) ?? PAGE_SIZE;
-  // device-align fixes the folios at probe; best-effort decides per mmap, so its
-  // struct pages are those of the largest folio it may use
+  // no folio larger than the memory itself
+  const folio = [want, PMD_SIZE, PAGE_SIZE].find((f) => f <= want && f <= size) ?? PAGE_SIZE;
   const fullMap = mappingEntries(0, 0, size - (size % folio), folio);
   fullMap.pte += (size % folio) / PAGE_SIZE;
+  const structPages = p.pgmaps
+    .map((m) => pgmapStructPages(m.size, m.vmemmapShift))
+    .reduce((a, b) => ({ plain: a.plain + b.plain, backed: a.backed + b.backed, optimized: a.optimized || b.optimized }), { plain: 0, backed: 0, optimized: false });
   return {
     bdf: p.dev.bdf,
     policy: p.folios.policy,
@@ -35,10 +41,10 @@ export function providerFolioFacts(p: P2pdmaProvider): ProviderFolioFacts {
     size,
     available: p.pool.avail,
     largestFree: p.pool.largestFree(),
+    largestAlignedFree: p.pool.largestAlignedFree(folio),
     alignedFree: p.pool.alignedFree(folio),
-    structPages: structPageBytes(size, folio),
+    structPages,
     fullMap,
-    fullMapNs: predictedMmapNs(fullMap),
   };
 }
 
@@ -47,13 +53,16 @@ export function formatEntries(e: PageTableEntries): string {
   return parts.length ? parts.join(' + ') : 'none';
 }
 
-export function formatFolios(a: P2pAllocation): string {
-  if (!a.folio) return `${a.size / PAGE_SIZE}x4K`;
+export function formatFolioCounts(folios: Map<number, number>): string {
   const name = (order: number) => (order === 18 ? '1G' : order === 9 ? '2M' : '4K');
-  return [...a.folio.folios.entries()]
+  return [...folios.entries()]
     .sort((x, y) => y[0] - x[0])
     .map(([o, n]) => `${n}x${name(o)}`)
     .join('+');
+}
+
+export function formatFolios(a: P2pAllocation): string {
+  return a.folio ? formatFolioCounts(a.folio.folios) : `${a.size / PAGE_SIZE}x4K`;
 }
 
 export function formatBytes(n: number): string {
@@ -61,9 +70,15 @@ export function formatBytes(n: number): string {
   return `${n} B`;
 }
 
+/** Exact: the largest unit that divides the size (4092 KiB, not "4 MiB"). */
+export function formatBytesExact(n: number): string {
+  for (const [u, m] of [['TiB', 2 ** 40], ['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) if (n >= m && n % m === 0) return `${n / m} ${u}`;
+  return `${n} B`;
+}
+
 export function formatNs(ns: number): string {
   if (ns >= 1e9) return `${+(ns / 1e9).toFixed(3)} s`;
   if (ns >= 1e6) return `${+(ns / 1e6).toFixed(3)} ms`;
   if (ns >= 1e3) return `${+(ns / 1e3).toFixed(3)} µs`;
-  return `${Math.round(ns)} ns`;
+  return `${+ns.toFixed(1)} ns`;
 }

@@ -1,17 +1,13 @@
-// Compound pages (folios) for P2P memory: the three designs of the seed thread
-// "Enable compound page for p2pdma memory" (kernel-facts §6.4, §6.5), the page
-// table entries a kernel would install for a mapping, struct-page memory from
-// first principles, and a cost model for the mmap.
+// Compound pages (folios) for P2P memory: the three designs of the thread
+// "Enable compound page for p2pdma memory" (kernel-facts §6.4, §6.5) and the
+// page-table entries a kernel would install for a mapping. Struct-page memory
+// is in vmemmap.ts, times in cost-model.ts.
 
 export const PAGE_SIZE = 4096;
 export const PMD_SIZE = 2 * 1024 * 1024;
 export const PUD_SIZE = 1024 * 1024 * 1024;
 export const PMD_ORDER = 9;
 export const PUD_ORDER = 18;
-/** sizeof(struct page) on x86_64 */
-export const STRUCT_PAGE_SIZE = 64;
-/** vmemmap pages kept per compound page with vmemmap de-duplication (VMEMMAP_RESERVE_NR) */
-export const VMEMMAP_RESERVE_NR = 2;
 
 /**
  * base: mainline (4 KiB pages, vm_insert_page per page, unaligned first fit);
@@ -99,25 +95,10 @@ export function mappingEntries(va: number, pa: number, len: number, maxFolio: nu
   return e;
 }
 
-/** struct-page memory for `bytes` of device memory in folios of `folio` bytes, with and without vmemmap de-duplication. */
-export function structPageBytes(bytes: number, folio: number): { plain: number; dedup: number } {
-  const pages = bytes / PAGE_SIZE;
-  const plain = pages * STRUCT_PAGE_SIZE;
-  const perFolioVmemmap = (folio / PAGE_SIZE) * STRUCT_PAGE_SIZE / PAGE_SIZE; // vmemmap pages per compound page
-  // vmemmap_can_optimize(): only compound pages spanning more than VMEMMAP_RESERVE_NR vmemmap pages
-  if (folio === PAGE_SIZE || perFolioVmemmap <= VMEMMAP_RESERVE_NR) return { plain, dedup: plain };
-  return { plain, dedup: (bytes / folio) * VMEMMAP_RESERVE_NR * PAGE_SIZE };
-}
-
-/**
- * Predicted kernel cost of populating a mapping. Constants fitted to the seed's
- * figures (Hou Tao cover letter, 2025-12-20): mapping 32 GB took ~0.8 s with base
- * pages → 0.8 s / (32 GiB / 4 KiB) ≈ 95 ns per PTE insert; ~0.04 ms with 1 GB pages
- * → 0.04 ms / 32 ≈ 1.25 µs per PUD insert. The seed gives no 2 MiB figure; a PMD
- * insert is taken to cost as much as a PUD insert (one folio, one entry).
- */
-export const COST_NS = { pte: 0.8e9 / ((32 * 2 ** 30) / PAGE_SIZE), pmd: 0.04e6 / 32, pud: 0.04e6 / 32 } as const;
-
-export function predictedMmapNs(e: PageTableEntries): number {
-  return e.pte * COST_NS.pte + e.pmd * COST_NS.pmd + e.pud * COST_NS.pud;
+/** The folios an mmap of `bytes` gets from an empty pool under a policy; undefined when the policy refuses it. */
+export function freshMappingFolios(cfg: FolioConfig, bytes: number): Map<number, number> | undefined {
+  if (cfg.policy === 'base') return folioLayout(0, bytes, PAGE_SIZE);
+  if (cfg.policy === 'device-align') return bytes % cfg.align === 0 ? folioLayout(0, bytes, cfg.align) : undefined;
+  const top = [PUD_SIZE, PMD_SIZE].find((s) => s <= cfg.align && s <= bytes) ?? PAGE_SIZE;
+  return folioLayout(0, bytes, top);
 }

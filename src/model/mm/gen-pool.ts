@@ -90,6 +90,19 @@ export class GenPool<O> {
     return n;
   }
 
+  /** The largest free block that starts and ends on `align` boundaries (the biggest aligned mapping still possible). */
+  largestAlignedFree(align: number): number {
+    let n = 0;
+    for (const c of this.chunks) {
+      for (const [off, len] of c.free) {
+        const a = Math.ceil((c.start + off) / align) * align;
+        const b = Math.floor((c.start + off + len) / align) * align;
+        n = Math.max(n, b - a);
+      }
+    }
+    return n;
+  }
+
   /** The largest free extent. */
   largestFree(): number {
     let n = 0;

@@ -102,7 +102,11 @@ export class NvmeCtrl {
     if (!bar || offset > bar.size) return;
     size = Math.min(size, bar.size - offset);
     // memremap_compat_align(): a CMB that is not 2 MiB aligned is silently skipped
-    if (size % SUBSECTION_SIZE !== 0 || bar.start % SUBSECTION_SIZE !== 0) return;
+    if (size % SUBSECTION_SIZE !== 0 || bar.start % SUBSECTION_SIZE !== 0) {
+      const reason = `a CMB of ${size} bytes in BAR ${barIndex} is not 2 MiB aligned: nvme_map_cmb() skips it, nothing logged`;
+      p2pdma.noteSkipped({ dev: this.dev, bar: barIndex, start: bar.start + offset, size, reason, rule: 'nvme-cmb-align' });
+      return;
+    }
     // CRE | CMSE | controller base address (4 KiB aligned, so the low bits are free)
     this.cmbmsc = bar.start + offset + NVME_CMBMSC_CRE + NVME_CMBMSC_CMSE;
     try {

@@ -17,12 +17,39 @@ import {
   type FolioPolicy,
   type PageTableEntries,
 } from '../mm/folio.js';
+import { formatBytesExact } from '../mm/folio-report.js';
 import { devPrefix, type PciDev, type PciHost } from '../pci/index.js';
 import { calcMapTypeAndDist, MapType, type MapTrace } from './map-type.js';
 import { mapTypesIdx, P2pdmaProvider } from './provider.js';
 
 /** memremap_compat_align() on x86_64: the memory-hotplug sub-section */
 export const SUBSECTION_SIZE = 2 * 1024 * 1024;
+
+/** A range pci_p2pdma_add_resource() refused: the provider has no P2P memory from it. */
+export interface RegistrationRefusal {
+  dev: PciDev;
+  bar: number;
+  /** CPU physical start and length of the range */
+  start: number;
+  size: number;
+  /** undefined: the driver skipped the range without an error (nothing logged either) */
+  errno?: 'EINVAL';
+  reason: string;
+  /**
+   * subsection-align: arch_add_memory() / check_pfn_span(), mainline;
+   * series-pagemap-align: pci_p2pdma_check_pagemap_align() of the unmerged compound-page series;
+   * nvme-cmb-align: nvme_map_cmb() skips a CMB that is not memremap_compat_align() aligned, mainline
+   */
+  rule: 'subsection-align' | 'series-pagemap-align' | 'nvme-cmb-align';
+}
+
+// kernel: pci_p2pdma_check_pagemap_align() of "Enable compound page for p2pdma memory" (PATCH 13/13, not merged)
+/** PMD and PUD folios need the BAR start, the size and the offset all aligned to the folio (x86_64 has both THP sizes). */
+export function checkPagemapAlign(barStart: number, size: number, offset: number, align: number): boolean {
+  if (align === PAGE_SIZE) return true;
+  if (align !== PMD_SIZE && align !== PUD_SIZE) return false;
+  return barStart % align === 0 && size % align === 0 && offset % align === 0;
+}
 
 /** How one allocation is built of folios and mapped (kernel-facts §6.4, §6.5). */
 export interface FolioMapping {
@@ -70,6 +97,8 @@ let nextAllocationId = 1;
 export class P2pdmaSubsystem {
   private readonly providers = new Map<PciDev, P2pdmaProvider>();
   readonly allocations = new Map<number, P2pAllocation>();
+  /** every registration refused since boot, with the rule that refused it */
+  readonly refusals: RegistrationRefusal[] = [];
   events: ProviderEvents = {};
   /** tie-break for pci_p2pmem_find_many (the kernel uses get_random_u32_below) */
   random: (n: number) => number = (n) => Math.floor(Math.random() * n);
@@ -99,6 +128,11 @@ export class P2pdmaSubsystem {
     return p;
   }
 
+  /** A driver decided not to register a range (the kernel says nothing; the report does). */
+  noteSkipped(r: Omit<RegistrationRefusal, 'errno'>): void {
+    this.refusals.push(r);
+  }
+
   // kernel: pci_p2pdma_add_resource(), drivers/pci/p2pdma.c [PCI-NEXT]
   addResource(dev: PciDev, barIndex: number, size: number, offset: number, folios: FolioConfig = BASE_FOLIOS): void {
     const bar = dev.bars.find((b) => b.index === barIndex);
@@ -107,15 +141,20 @@ export class P2pdmaSubsystem {
     const len = size === 0 ? bar.size - offset : size;
     if (offset + len > bar.size) throw kernelError('EINVAL', `${dev.bdf}: ${len} bytes at ${offset} do not fit BAR ${barIndex}`);
     const start = bar.start + offset;
+    const refuse = (reason: string, rule: RegistrationRefusal['rule']) => {
+      this.refusals.push({ dev, bar: barIndex, start, size: len, errno: 'EINVAL', reason, rule });
+      return kernelError('EINVAL', `${dev.bdf}: ${reason}`);
+    };
+    // the series: a device-wide folio size needs the BAR, the size and the offset aligned to it
+    if (folios.policy === 'device-align' && !checkPagemapAlign(bar.start, len, offset, folios.align)) {
+      this.klog.log(KERN_INFO, `${devPrefix(dev)}invalid align 0x${folios.align.toString(16)} for bar ${barIndex}`);
+      throw refuse(`${formatBytesExact(len)} at offset ${formatBytesExact(offset)} of BAR ${barIndex} is not whole ${formatBytesExact(folios.align)} folios`, 'series-pagemap-align');
+    }
     // arch_add_memory() refuses ranges that are not sub-section aligned
     if (start % SUBSECTION_SIZE !== 0 || len % SUBSECTION_SIZE !== 0) {
       const pfn = (a: number) => `0x${Math.floor(a / PAGE_SIZE).toString(16)}`;
       this.klog.log(KERN_INFO, `WARNING: Misaligned __add_pages start: ${pfn(start)} end: ${pfn(start + len - 1)}`);
-      throw kernelError('EINVAL', `${dev.bdf}: P2P range is not 2 MiB aligned`);
-    }
-    // the series: a device folio size needs a range made of whole folios
-    if (folios.policy === 'device-align' && (start % folios.align !== 0 || len % folios.align !== 0)) {
-      throw kernelError('EINVAL', `${dev.bdf}: P2P range is not aligned to its ${folios.align}-byte folios`);
+      throw refuse('P2P range is not 2 MiB aligned', 'subsection-align');
     }
     const p = this.setupPool(dev);
     p.folios = folios;
@@ -241,11 +280,12 @@ export class P2pdmaSubsystem {
     let alloc: P2pAllocation;
     let folioSize = PAGE_SIZE;
     if (cfg.policy === 'device-align') {
-      // the series: the pgmap's folios are fixed; a mapping must cover whole, aligned folios
-      if (va % cfg.align !== 0 || req.len % cfg.align !== 0) {
+      // the series' p2pmem_alloc_mmap(): both ends of the vma must be aligned to the pgmap's folio
+      if (va % cfg.align !== 0 || (va + req.len) % cfg.align !== 0) {
         p.counters.failedAlign++;
-        this.klog.log(KERN_INFO, `${devPrefix(dev)}${req.comm}: fail, attempted mapping not aligned to the ${cfg.align >> 20} MiB device folio`);
-        throw kernelError('EINVAL', `mapping of ${req.len} bytes at 0x${va.toString(16)} is not aligned to ${cfg.align} bytes`);
+        const hex = (n: number) => `0x${n.toString(16)}`;
+        this.klog.log(KERN_INFO, `${devPrefix(dev)}${req.comm}: unaligned vma (${hex(va)}~${hex(va + req.len)}, ${hex(cfg.align)})`);
+        throw kernelError('EINVAL', `mapping of ${req.len} bytes at ${hex(va)} is not aligned to ${cfg.align} bytes`);
       }
       alloc = this.takePages(p, req.len, { pid: req.pid, comm: req.comm }, cfg.align);
       folioSize = cfg.align;

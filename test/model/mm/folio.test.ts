@@ -3,9 +3,10 @@
 import { describe, expect, test } from 'vitest';
 import { parseTopology } from '../../../src/config/parse-topology.js';
 import { GenPool } from '../../../src/model/mm/gen-pool.js';
-import { folioLayout, mappingEntries, predictedMmapNs, PMD_SIZE, PUD_SIZE, structPageBytes } from '../../../src/model/mm/folio.js';
+import { folioLayout, mappingEntries, PMD_SIZE, PUD_SIZE } from '../../../src/model/mm/folio.js';
+import { pgmapStructPages } from '../../../src/model/mm/vmemmap.js';
+import { providerFolioFacts } from '../../../src/model/mm/folio-report.js';
 import { bootHostModel } from '../../../src/model/host-model.js';
-import { compoundReview } from '../../../src/cli/scenario-cmd.js';
 
 const KiB = 1024;
 const MiB = 2 ** 20;
@@ -36,30 +37,41 @@ describe('aligned pool allocation', () => {
   });
 });
 
-describe('struct-page memory (kernel-facts §6.4 table)', () => {
+describe('struct-page memory is decided by the pgmap at registration (kernel-facts §6.4 table)', () => {
   test.each([
-    [256 * MiB, 4 * KiB, 4 * MiB],
-    [256 * MiB, 2 * MiB, 1 * MiB],
-    [1 * GiB, 4 * KiB, 16 * MiB],
-    [1 * GiB, 2 * MiB, 4 * MiB],
-    [1 * GiB, 1 * GiB, 8 * KiB],
-    [32 * GiB, 4 * KiB, 512 * MiB],
-    [32 * GiB, 2 * MiB, 128 * MiB],
-    [32 * GiB, 1 * GiB, 256 * KiB],
-    [128 * GiB, 1 * GiB, 1 * MiB],
-    [256 * GiB, 4 * KiB, 4 * GiB],
-    [256 * GiB, 1 * GiB, 2 * MiB],
-  ])('%d bytes in %d-byte folios: %d bytes with de-duplication', (bytes, folio, dedup) => {
-    expect(structPageBytes(bytes, folio).dedup).toBe(dedup);
-    expect(structPageBytes(bytes, folio).plain).toBe((bytes / 4096) * 64);
+    [256 * MiB, 0, 4 * MiB],
+    [256 * MiB, 9, 1 * MiB],
+    [1 * GiB, 0, 16 * MiB],
+    [1 * GiB, 9, 4 * MiB],
+    [1 * GiB, 18, 8 * KiB],
+    [32 * GiB, 0, 512 * MiB],
+    [32 * GiB, 9, 128 * MiB],
+    [32 * GiB, 18, 256 * KiB],
+    [128 * GiB, 18, 1 * MiB],
+    [256 * GiB, 0, 4 * GiB],
+    [256 * GiB, 18, 2 * MiB],
+  ])('%d bytes registered with vmemmap_shift %d: %d bytes of struct pages backed', (bytes, shift, backed) => {
+    expect(pgmapStructPages(bytes, shift).backed).toBe(backed);
+    expect(pgmapStructPages(bytes, shift).plain).toBe((bytes / 4096) * 64);
+  });
+
+  // kernel: vmemmap_can_optimize() / __populate_section_memmap(), mm/sparse-vmemmap.c
+  test('best-effort saves no struct pages: its pgmap keeps vmemmap_shift 0, whatever folios its mmaps get', () => {
+    const facts = (folios: string) =>
+      providerFolioFacts(
+        bootHostModel(
+          parseTopology('t', `host_bridges:\n  - children:\n      - kind: root_port\n        slot: "01.0"\n        children:\n          - { kind: p2pmem, name: p, bars: [{ index: 0, size: 16KiB }, { index: 4, size: 2GiB }], p2pmem: { bar: 4${folios} } }\n`),
+        ).p2pdma.allProviders()[0]!,
+      );
+    expect(facts(', folios: best-effort, align: 1GiB').structPages).toEqual({ plain: 32 * MiB, backed: 32 * MiB, optimized: false });
+    expect(facts(', folios: device-align, align: 1GiB').structPages).toEqual({ plain: 32 * MiB, backed: 16 * KiB, optimized: true });
   });
 });
 
-describe('page-table entries and the fitted cost model', () => {
-  test('the seed\'s headline: 32 GiB mapped with base pages ≈ 0.8 s, with 1 GiB folios ≈ 0.04 ms', () => {
-    expect(predictedMmapNs(mappingEntries(0, 0, 32 * GiB, 4 * KiB)) / 1e9).toBeCloseTo(0.8, 6);
+describe('page-table entries', () => {
+  test('32 GiB mapped with 1 GiB folios at aligned addresses is 32 PUD entries; with base pages 8,388,608 PTEs', () => {
     expect(mappingEntries(0, 0, 32 * GiB, PUD_SIZE)).toEqual({ pte: 0, pmd: 0, pud: 32 });
-    expect(predictedMmapNs(mappingEntries(0, 0, 32 * GiB, PUD_SIZE)) / 1e6).toBeCloseTo(0.04, 6);
+    expect(mappingEntries(0, 0, 32 * GiB, 4 * KiB)).toEqual({ pte: 8388608, pmd: 0, pud: 0 });
   });
 
   test('huge entries only where virtual and physical addresses share the alignment', () => {
@@ -92,7 +104,9 @@ describe('policies on a provider', () => {
     const m = boot(', folios: device-align, align: 2MiB');
     expect(() => alloc(m, 4 * KiB, 0x7f00_0000_0000)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
     expect(() => alloc(m, 2 * MiB, 0x7f00_0000_1000)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
-    expect(m.klog.grep('fail, attempted mapping not aligned to the 2 MiB device folio')).toHaveLength(2);
+    // the series' p2pmem_alloc_mmap() message (PATCH 10/13)
+    expect(m.klog.grep('t: unaligned vma (0x7f0000000000~0x7f0000001000, 0x200000)')).toHaveLength(1);
+    expect(m.klog.grep('unaligned vma')).toHaveLength(2);
     expect(alloc(m, 4 * MiB, 0x7f00_0020_0000).folio!.entries).toEqual({ pte: 0, pmd: 2, pud: 0 });
   });
 
@@ -115,11 +129,4 @@ describe('policies on a provider', () => {
     expect(a.folio!.entries).toEqual({ pte: 512, pmd: 0, pud: 0 });
     expect(a.folio!.entriesIfAligned).toEqual({ pte: 0, pmd: 1, pud: 0 });
   });
-});
-
-test('the review scenario: device-align refuses the 4 KiB mapping, best-effort gives the 2 MiB one a 2 MiB folio', () => {
-  const out = compoundReview();
-  expect(out).toMatch(/device-align:\n {2}app1: refused \(EINVAL\)/);
-  expect(out).toMatch(/best-effort:\n {2}app1: 4 KiB at CMB offset 0x0, folios 1x4K, entries 1 PTE.*\n {2}app2: 2 MiB at CMB offset 0x200000, folios 1x2M, entries 1 PMD/);
-  expect(out).toMatch(/base:\n.*\n {2}app2: 2 MiB at CMB offset 0x1000, folios 512x4K, entries 512 PTE/);
 });
