@@ -1,18 +1,23 @@
 // hmm_range_fault() (mm/hmm.c, kernel-facts §7.2–§7.3), the dmirror test
 // driver's migrations (lib/test_hmm.c, §7.5), and the proposed P2P alias for
 // device-private pages (HMM_PFN_ALLOW_P2P + get_dma_pfn_for_device, §7.4, not
-// mainline).
+// mainline). The alias is chosen without the client in view: whether the
+// client reaches it is decided later, at hmm_dma_map_pfn() (hmm-dma.ts).
 
 import { kernelError } from '../../errno.js';
-import { MapType, type P2pdmaSubsystem } from '../p2pdma/index.js';
-import type { PciDev } from '../pci/index.js';
+import type { P2pdmaSubsystem } from '../p2pdma/index.js';
 import { AddressSpace, PageState } from './address-space.js';
 import type { DevicePrivateMemory } from './device-private.js';
+import { encodeDevicePrivate, type PfnEncoding } from './pfn-encoding.js';
 
 // include/linux/hmm.h, 64-bit
 export const HMM_PFN_VALID = 1n << 63n;
 export const HMM_PFN_WRITE = 1n << 62n;
 export const HMM_PFN_ERROR = 1n << 61n;
+/** ≈v6.16: sticky output flags of hmm_dma_map_pfn() */
+export const HMM_PFN_DMA_MAPPED = 1n << 60n;
+export const HMM_PFN_P2PDMA = 1n << 59n;
+export const HMM_PFN_P2PDMA_BUS = 1n << 58n;
 export const HMM_PFN_REQ_FAULT = HMM_PFN_VALID;
 export const HMM_PFN_REQ_WRITE = HMM_PFN_WRITE;
 /** the 2025 proposal's request flag (bit 57), not mainline */
@@ -29,13 +34,15 @@ export interface HmmRangeRequest {
   defaultFlags: bigint;
   /** dev_private_owner: device-private pages of this owner are reported, not migrated */
   devPrivateOwner: number;
-  /** the device the result is for (P2P alias decisions are about it) */
-  client: PciDev;
+  /** only these pages get defaultFlags' HMM_PFN_ALLOW_P2P (the per-pfn request of a retry); all when undefined */
+  allowP2pAt?: (index: number) => boolean;
 }
 
 export interface HmmRangeResult {
   pfns: bigint[];
   kinds: PfnKind[];
+  /** for a p2p-alias entry: the device-private memory whose owner offered it */
+  aliasOf: (DevicePrivateMemory | undefined)[];
   /** pages migrate_to_ram() brought back to system RAM */
   migratedToRam: number;
   /** pages served through the P2P alias instead */
@@ -50,6 +57,8 @@ export interface HmmContext {
   owners: Map<number, DevicePrivateMemory>;
   /** the hmm-allow-p2p profile: the proposal's path exists at all */
   allowP2pProposal: boolean;
+  /** how device-private entries are written out: mainline PFNs, or the reviewers' flag-bit alternative */
+  pfnEncoding: PfnEncoding;
   /** physical RAM page numbers handed out for migrated-back pages */
   nextRamPfn: { value: number };
 }
@@ -61,37 +70,40 @@ function migrateToRam(as: AddressSpace, i: number, ctx: HmmContext): void {
   as.owner[i] = -1;
 }
 
+// kernel: get_dma_pfn_for_device() (proposal, dev_pagemap_ops), here nouveau_dmem-like
 /**
- * The proposal's get_dma_pfn_for_device(): the owner offers a PCI P2PDMA page of
- * its BAR that aliases the private page, if the client can reach that BAR.
+ * The owner offers a PCI P2PDMA page of its BAR that aliases the private page.
+ * It is asked about the page only: no client. It fails only for reasons of its
+ * own (it has no P2P memory), never because some device cannot reach it.
  */
-function p2pAlias(owner: DevicePrivateMemory, client: PciDev, index: number, ctx: HmmContext): bigint | undefined {
+function getDmaPfnForDevice(owner: DevicePrivateMemory, index: number, ctx: HmmContext): bigint | undefined {
   const provider = ctx.p2pdma.providerOf(owner.owner);
   if (!provider) return undefined;
-  if (ctx.p2pdma.mapType(owner.owner, client) === MapType.NOT_SUPPORTED) return undefined;
   const base = provider.pool.chunks[provider.pool.chunks.length - 1]!.start;
   return BigInt(Math.floor(base / 4096) + (index % Math.floor(provider.pool.size / 4096)));
 }
 
 // kernel: hmm_range_fault() / hmm_vma_handle_pte(), mm/hmm.c
 export function hmmRangeFault(as: AddressSpace, req: HmmRangeRequest, ctx: HmmContext): HmmRangeResult {
-  const out: HmmRangeResult = { pfns: [], kinds: [], migratedToRam: 0, p2pAliased: 0, faulted: 0 };
+  const out: HmmRangeResult = { pfns: [], kinds: [], aliasOf: [], migratedToRam: 0, p2pAliased: 0, faulted: 0 };
   const wantFault = (req.defaultFlags & HMM_PFN_REQ_FAULT) !== 0n;
   const wantWrite = (req.defaultFlags & HMM_PFN_REQ_WRITE) !== 0n;
   const allowP2p = ctx.allowP2pProposal && (req.defaultFlags & HMM_PFN_ALLOW_P2P) !== 0n;
   for (let i = req.first; i < req.first + req.count; i++) {
+    out.aliasOf.push(undefined);
     const prot = as.protOf(i);
     // no VMA: hmm_range_fault() fails the whole range
     if (prot === undefined) throw kernelError('EFAULT', `no mapping at page ${i}`);
     const writable = prot === 'write';
     let state = as.state[i]!;
-    // a foreign owner's private page: the proposal may alias it, else the CPU fault migrates it
+    // a foreign owner's private page: the proposal lets the owner alias it (hmm_handle_device_private), else the CPU fault migrates it
     if (state === PageState.DEVICE_PRIVATE && as.owner[i] !== req.devPrivateOwner) {
       const owner = ctx.owners.get(as.owner[i]!);
-      const alias = allowP2p && owner ? p2pAlias(owner, req.client, i, ctx) : undefined;
+      const alias = allowP2p && owner && (req.allowP2pAt?.(i) ?? true) ? getDmaPfnForDevice(owner, i, ctx) : undefined;
       if (alias !== undefined) {
         out.pfns.push(alias | HMM_PFN_VALID | (writable ? HMM_PFN_WRITE : 0n));
         out.kinds.push('p2p-alias');
+        out.aliasOf[out.aliasOf.length - 1] = owner;
         out.p2pAliased++;
         continue;
       }
@@ -107,7 +119,7 @@ export function hmmRangeFault(as: AddressSpace, req: HmmRangeRequest, ctx: HmmCo
     if (state === PageState.DEVICE_PRIVATE) {
       // the caller's own device memory: reported as is, never faulted
       const owner = ctx.owners.get(as.owner[i]!)!;
-      out.pfns.push(BigInt(owner.pfnBase + i) | HMM_PFN_VALID | (writable ? HMM_PFN_WRITE : 0n));
+      out.pfns.push(encodeDevicePrivate(owner, i, ctx.pfnEncoding) | HMM_PFN_VALID | (writable ? HMM_PFN_WRITE : 0n));
       out.kinds.push('device-private');
       continue;
     }
@@ -144,7 +156,7 @@ export function hmmRangeFault(as: AddressSpace, req: HmmRangeRequest, ctx: HmmCo
   return out;
 }
 
-/** Where device-private (fake) PFNs and DMA-able PFNs sit side by side in one result array. */
+/** Runs of equal kinds in a result array, in order. */
 export function mixedRuns(kinds: PfnKind[]): { first: number; count: number; kind: PfnKind }[] {
   const runs: { first: number; count: number; kind: PfnKind }[] = [];
   for (const [i, k] of kinds.entries()) {
@@ -195,8 +207,8 @@ export const HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE = 0x30;
 
 // kernel: dmirror_snapshot() / dmirror_mkentry(), lib/test_hmm.c
 /** One byte per page, without faulting anything in. */
-export function snapshot(as: AddressSpace, first: number, count: number, mirrorOwner: number, ctx: HmmContext, client: PciDev): Uint8Array {
-  const r = hmmRangeFault(as, { first, count, defaultFlags: 0n, devPrivateOwner: mirrorOwner, client }, ctx);
+export function snapshot(as: AddressSpace, first: number, count: number, mirrorOwner: number, ctx: HmmContext): Uint8Array {
+  const r = hmmRangeFault(as, { first, count, defaultFlags: 0n, devPrivateOwner: mirrorOwner }, ctx);
   const out = new Uint8Array(count);
   for (let k = 0; k < count; k++) {
     const i = first + k;

@@ -10,8 +10,11 @@
 //   migrate_to_sys ADDR NPAGES    back to system memory            → "ok migrated N"
 //   snapshot ADDR NPAGES          HMM_DMIRROR_PROT_* per page      → hex bytes
 //   read ADDR NPAGES / write ADDR NPAGES   the device faults them   → "ok faulted F migrated M"
-//   fault DEV ADDR NPAGES [p2p]   another device faults them (p2p: HMM_PFN_ALLOW_P2P)
-//                                 → "ok migrated M p2p_alias A kinds RUNS"
+//   fault DEV ADDR NPAGES [p2p|p2p-retry]   another device faults and DMA-maps them
+//                                 (p2p: HMM_PFN_ALLOW_P2P; a DMA_MAPPING_ERROR fails the
+//                                 write with EFAULT; p2p-retry: those pages are faulted
+//                                 again without it and migrate)
+//                                 → "ok migrated M p2p_alias A map_errors E kinds RUNS"
 
 import { kernelError } from '../../errno.js';
 import { AddressSpace, PageState, PAGE } from '../../model/hmm/address-space.js';
@@ -27,6 +30,7 @@ import {
   snapshot,
   type HmmContext,
 } from '../../model/hmm/hmm.js';
+import { odpFault } from '../../model/hmm/hmm-dma.js';
 import type { PciHost } from '../../model/pci/index.js';
 import { pagesPresent, tgidOf, vmasOf } from '../../proc.js';
 import type { Caller } from '../caller.js';
@@ -97,23 +101,26 @@ class Dmirror {
       }
       case 'snapshot': {
         const r = this.range(a, b);
-        return Buffer.from(snapshot(this.as!, r.first, r.count, this.mem.id, this.ctx, self)).toString('hex');
+        return Buffer.from(snapshot(this.as!, r.first, r.count, this.mem.id, this.ctx)).toString('hex');
       }
       case 'read':
       case 'write': {
         const r = this.range(a, b);
         const flags = HMM_PFN_REQ_FAULT | (cmd === 'write' ? HMM_PFN_REQ_WRITE : 0n);
-        const res = hmmRangeFault(this.as!, { ...r, defaultFlags: flags, devPrivateOwner: this.mem.id, client: self }, this.ctx);
+        const res = hmmRangeFault(this.as!, { ...r, defaultFlags: flags, devPrivateOwner: this.mem.id }, this.ctx);
         return `ok faulted ${res.faulted} migrated ${res.migratedToRam}`;
       }
       case 'fault': {
         const dev = a ? this.host.find(a) : undefined;
         if (!dev) throw kernelError('ENODEV', `no device ${a}`);
         const r = this.range(b, c);
-        const flags = HMM_PFN_REQ_FAULT | (d === 'p2p' ? HMM_PFN_ALLOW_P2P : 0n);
-        const res = hmmRangeFault(this.as!, { ...r, defaultFlags: flags, devPrivateOwner: -1, client: dev }, this.ctx);
-        const runs = mixedRuns(res.kinds).map((x) => `${x.kind}:${x.count}`).join(',');
-        return `ok migrated ${res.migratedToRam} p2p_alias ${res.p2pAliased} kinds ${runs}`;
+        if (d !== undefined && d !== 'p2p' && d !== 'p2p-retry') throw kernelError('EINVAL', 'fault DEV ADDR NPAGES [p2p|p2p-retry]');
+        const flags = HMM_PFN_REQ_FAULT | (d ? HMM_PFN_ALLOW_P2P : 0n);
+        // the device faults and DMA-maps the range: reachability of a P2P alias is decided at the mapping
+        const f = odpFault(this.as!, { ...r, defaultFlags: flags, devPrivateOwner: -1 }, dev, this.ctx, d === 'p2p-retry' ? 'retry-without-p2p' : 'fail');
+        if (f.errno) throw kernelError(f.errno, `${dev.bdf}: hmm_dma_map_pfn() gave DMA_MAPPING_ERROR for ${f.mapErrors} P2P alias page(s)`);
+        const runs = mixedRuns(f.result.kinds).map((x) => `${x.kind}:${x.count}`).join(',');
+        return `ok migrated ${f.migratedToRam} p2p_alias ${f.result.p2pAliased} map_errors ${f.mapErrors} kinds ${runs}`;
       }
       default:
         throw kernelError('EINVAL', `unknown command ${cmd}`);
