@@ -5,7 +5,10 @@ import { KernelError } from '../errno.js';
 import { DmaBufCore, defaultFallback } from '../model/dmabuf/dmabuf.js';
 import { bootHostModel } from '../model/host-model.js';
 import { hmmContext } from '../model/hmm/hmm-host.js';
-import { bindRxQueue } from '../model/net/page-pool.js';
+import { bindRxQueue, pagePoolInit, rxFill } from '../model/net/page-pool.js';
+import { formatBytes } from '../model/mm/folio-report.js';
+import type { HostModel } from '../model/host-model.js';
+import type { PciDev } from '../model/pci/index.js';
 import { parse, topologyOrExit } from './args.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 
@@ -17,8 +20,10 @@ only and refuse them) and every endpoint as importer: a static attachment, a
 dynamic one without allow_peer2peer, and a dynamic one with it — peer2peer
 decision, and the DMA address kind of the mapping (bus address, CPU physical,
 IOVA, or system memory). Then removes the first exporter and shows move_notify
-reaching every importer, and binds a NIC RX queue to a dma-buf and to
-device-private memory.`;
+reaching every importer. Then devmem TCP page_pool bindings as net/core/devmem.c
+makes them: a static import of each exporter's dma-buf (never peer2peer), device-
+private memory (not a dma-buf: EINVAL), a page_pool of order 1 (E2BIG), and what
+64 KiB exporter or host pages and the MTU do to the net_iovs.`;
 
 const exporterFallback = defaultFallback;
 
@@ -62,17 +67,44 @@ export function dmabufReport(file: string | undefined): string {
     const revoked = core.revokeExporter(victim);
     out.push('', `removing ${victim.name}: move_notify reached ${told.length ? told.join(', ') : 'no dynamic importer'}; ${revoked.length} attachment(s) lost their mapping before remove() returned`);
   }
-  const nic = importers.find((d) => d.role === 'nic');
-  // a dma-buf the NIC can reach (the revoked exporter's driver is still bound and may export again)
-  const exporter = nic ? (exporters.find((e) => m.p2pdma.distanceMany(e, [nic], false) >= 0) ?? exporters[0]) : undefined;
-  if (nic && exporter) {
-    const buf = core.export(exporter, 4 * 2 ** 20, exporterFallback(exporter));
-    out.push('', `page_pool: ${nic.name} RX queue 0 bound to ${exporter.name}'s dma-buf: ${one(() => bindRxQueue(nic, 0, { kind: 'dmabuf', buf }, core).source)}`);
-    const ctx = hmmContext(m, false);
-    const priv = [...ctx.owners.values()][0];
-    if (priv) out.push(`page_pool: ${nic.name} RX queue 1 bound to ${priv.owner.name}'s device-private memory: ${one(() => bindRxQueue(nic, 1, { kind: 'pgmap', pgmap: priv.pgmap }, core).source)}`);
-  }
+  out.push('', ...pagePoolLines(m, core, exporters, importers.find((d) => d.role === 'nic')));
   return out.join('\n') + '\n';
+}
+
+/** devmem TCP bindings as net/core/devmem.c makes them, and what page sizes do to them. */
+function pagePoolLines(m: HostModel, core: DmaBufCore, exporters: PciDev[], nic: PciDev | undefined): string[] {
+  if (!nic) return ['page_pool: the topology has no nic'];
+  const out = ['page_pool (devmem TCP bind-rx: a dma-buf fd, imported with dma_buf_attach(), a static attachment, so never peer2peer):'];
+  const one = (f: () => string) => {
+    try {
+      return f();
+    } catch (err) {
+      if (err instanceof KernelError) return `refused (${err.code}): ${err.message.slice(err.code.length + 2)}`;
+      throw err;
+    }
+  };
+  for (const e of exporters) {
+    const buf = core.export(e, 4 * 2 ** 20, exporterFallback(e));
+    out.push(`  ${nic.name} RX queue bound to ${e.name}'s dma-buf: ${one(() => {
+      const b = bindRxQueue(nic, 0, { kind: 'dmabuf', buf }, core);
+      return `${b.netIovs} net_iovs in ${b.target}${b.target === 'system-memory' ? ' (the exporter kept the buffer in system memory: no P2P)' : ''}`;
+    })}`);
+  }
+  const priv = [...hmmContext(m, false).owners.values()][0];
+  if (priv) out.push(`  ${nic.name} RX queue given ${priv.owner.name}'s device-private memory: ${one(() => bindRxQueue(nic, 1, { kind: 'other-fd', what: `the fd of ${priv.owner.name}'s device-private memory (hmm_dmirror)` }, core).source)}`);
+  out.push(`  a page_pool of order 1 on a binding: ${one(() => (pagePoolInit(1), 'ok'))}`);
+  const src = exporters.find((e) => exporterFallback(e) === 'system-memory') ?? exporters[0];
+  if (!src) return out;
+  out.push('', '  page sizes: a 4 MiB dma-buf whose exporter maps it in pages of E bytes, on a host of PAGE_SIZE P; frames of MTU bytes with 66 bytes of headers split off');
+  out.push('  (net_iovs are PAGE_SIZE pieces of each sg entry; one frame per net_iov, no packing: assumed)');
+  out.push('  host page  exporter page  net_iovs  unused   MTU 1500: net_iovs/frame, fill   MTU 9000: net_iovs/frame, fill');
+  const buf = core.export(src, 4 * 2 ** 20, 'system-memory');
+  for (const [page, exporterPage] of [[4096, 4096], [4096, 65536], [65536, 4096], [65536, 65536]] as const) {
+    const b = bindRxQueue(nic, 2, { kind: 'dmabuf', buf, exporterPage }, core, page);
+    const fill = (mtu: number) => (b.netIovs ? `${rxFill(b, mtu, 66).netIovsPerFrame}, ${Math.round(rxFill(b, mtu, 66).fill * 100)}%` : '-');
+    out.push(`  ${formatBytes(page).padEnd(9)}  ${formatBytes(exporterPage).padEnd(13)}  ${String(b.netIovs).padEnd(8)}  ${formatBytes(b.unusedBytes).padEnd(7)}  ${fill(1500).padEnd(33)}  ${fill(9000)}`);
+  }
+  return out;
 }
 
 export async function dmabufCommand(argv: string[]): Promise<number> {

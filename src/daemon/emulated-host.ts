@@ -12,6 +12,7 @@ import { NvmeView } from './nvme-view.js';
 import { hmmContext } from '../model/hmm/hmm-host.js';
 import { DmaBufCore, defaultFallback } from '../model/dmabuf/dmabuf.js';
 import { buildDmabufDebugfs } from '../vfs/debugfs-dmabuf.js';
+import { addDmabufFiles } from '../vfs/debugfs-dmabuf-files.js';
 import { addDmirrorNodes } from '../vfs/devfs/hmm-dmirror.js';
 import type { NvmeDevContext } from '../vfs/devfs/nvme-dev.js';
 import { join } from 'node:path';
@@ -59,7 +60,7 @@ export function buildEmulatedHost(spec: TopologySpec, barDir: string, stateDir: 
   const sysfs = new PciSysfs({ table, host: pci, klog, bars, drivers }, vfs);
   const mount: { dev?: string } = {};
   const openAllocations: OpenAllocations = new Map();
-  const p2pCtx: P2pmemContext = { table, vfs, p2pdma, bars, barView, mountDev: () => mount.dev, sized: new Map(), sizedGeneration: 0 };
+  const p2pCtx: P2pmemContext = { table, vfs, p2pdma, bars, barView, mountDev: () => mount.dev, sized: new Map(), pfnMaps: new Map(), sizedGeneration: 0 };
 
   const dmabufs = new DmaBufCore(p2pdma, klog, spec.iommu);
   const addGroup = (p: P2pdmaProvider) => {
@@ -106,6 +107,7 @@ export function buildEmulatedHost(spec: TopologySpec, barDir: string, stateDir: 
   };
   buildDebugfs(table, pci, p2pdma, barView, stats);
   buildDmabufDebugfs(table, dmabufs, pci, defaultFallback);
+  addDmabufFiles(p2pCtx, dmabufs);
   // HMM: the hmm-allow-p2p profile turns the proposal's path on
   const hmm = hmmContext({ klog, pci, p2pdma, drivers }, spec.profile === 'hmm-allow-p2p');
   addDmirrorNodes(table, table.dirs(table.root, 'dev'), hmm, pci);

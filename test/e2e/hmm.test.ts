@@ -2,6 +2,7 @@
 // (hmm-tests in spirit: mirror, snapshot, migrate, foreign faults, prot errors).
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { existsSync } from 'node:fs';
 import { isRoot, p2pemu, sh, tempDir } from './helpers.js';
 
 let mnt: string;
@@ -57,7 +58,8 @@ print(cmd(f'migrate_to_sys {addr} 4'), cmd(f'snapshot {addr} 4'))
     expect(out).toBe('ok migrated 4 22222222\nok migrated 4 02020202\n');
   });
 
-  test('a NIC faulting the device-private pages gets P2P aliases (hmm-allow-p2p); an unreachable NVMe migrates them', () => {
+  // kernel: hmm_dma_map_pfn(), mm/hmm.c — reachability is decided at the DMA mapping, not in hmm_range_fault()
+  test('a NIC faulting the device-private pages gets P2P aliases (hmm-allow-p2p); an unreachable NVMe gets them too, its DMA mapping fails (EFAULT), and with the RFC\'s retry they migrate', () => {
     const out = py(`
 m, addr = region(6)
 for i in range(6): m[i * 4096] = 1
@@ -65,8 +67,9 @@ cmd(f'mirror {addr} 6')
 cmd(f'migrate_to_dev {addr} 4')
 print(cmd(f'fault nic0 {addr} 6 p2p'))
 print(cmd(f'fault nvme2 {addr} 6 p2p'))
+print(cmd(f'fault nvme2 {addr} 6 p2p-retry'))
 `);
-    expect(out).toBe('ok migrated 0 p2p_alias 4 kinds p2p-alias:4,ram:2\nok migrated 4 p2p_alias 0 kinds ram:6\n');
+    expect(out).toBe('ok migrated 0 p2p_alias 4 map_errors 0 kinds p2p-alias:4,ram:2\nEFAULT\nok migrated 4 p2p_alias 0 map_errors 4 kinds ram:6\n');
   });
 
   test('device writes to read-only memory fail with EPERM, faults on PROT_NONE with EFAULT (anon_write_prot, anon_read_prot)', () => {
@@ -122,5 +125,29 @@ PY`).stdout;
     expect(state).toMatch(/^ {2}1 0000:82:00\.0 1 1 revoked 1$/m);
     expect(state).toMatch(/^ {2}2 0000:06:00\.0 1 0 revoked 1$/m);
     sh(`echo 0000:81:00.0 > '${mnt}/sys/bus/pci/drivers/p2pemu_accel/bind'`);
+  });
+
+  // kernel: check_vma_flags(), mm/gup.c — the thread's central point (Hou Tao, 2025-12-24)
+  test('O_DIRECT into an mmap of an exported dma-buf fails with EFAULT; the same read into p2pmem/allocate of the same device works', () => {
+    const id = /^ok buf (\d+)$/.exec(ctl(['export 0000:04:00.0 1048576']).trim())![1];
+    const out = sh(`python3 - <<'PY'
+import errno, mmap, os
+M = '${mnt}'
+def err(fn):
+    try:
+        return str(fn())
+    except OSError as e:
+        return errno.errorcode[e.errno]
+dbuf = mmap.mmap(os.open(M + '/sys/kernel/debug/p2pemu/dma_buf/${id}', os.O_RDWR), 1 << 20, mmap.MAP_SHARED)
+dbuf[:5] = b'hello'
+p2p = mmap.mmap(os.open(M + '/sys/bus/pci/devices/0000:04:00.0/p2pmem/allocate', os.O_RDWR), 1 << 20, mmap.MAP_SHARED)
+src = os.open(M + '/dev/nvme0n1', os.O_RDONLY | os.O_DIRECT)
+print(bytes(dbuf[:5]).decode(), err(lambda: os.preadv(src, [dbuf], 0)), err(lambda: os.preadv(src, [p2p], 0)))
+PY`).stdout;
+    expect(out).toBe('hello EFAULT 1048576\n');
+    // revoked with its exporter: the file goes
+    sh(`echo 0000:04:00.0 > '${mnt}/sys/bus/pci/drivers/nvme/unbind'`);
+    expect(existsSync(`${mnt}/sys/kernel/debug/p2pemu/dma_buf/${id}`)).toBe(false);
+    sh(`echo 0000:04:00.0 > '${mnt}/sys/bus/pci/drivers/nvme/bind'`);
   });
 });

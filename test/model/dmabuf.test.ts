@@ -4,8 +4,7 @@ import { DEFAULT_TOPOLOGY_YAML } from '../../src/config/default-topology.js';
 import { parseTopology } from '../../src/config/parse-topology.js';
 import { DmaBufCore } from '../../src/model/dmabuf/dmabuf.js';
 import { bootHostModel } from '../../src/model/host-model.js';
-import { hmmContext } from '../../src/model/hmm/hmm-host.js';
-import { bindRxQueue, DEVICE_PRIVATE_REFUSAL } from '../../src/model/net/page-pool.js';
+import { bindRxQueue, pagePoolInit, rxFill } from '../../src/model/net/page-pool.js';
 
 function setup() {
   const m = bootHostModel(parseTopology('default', DEFAULT_TOPOLOGY_YAML));
@@ -67,17 +66,44 @@ describe('revoke on removal', () => {
   });
 });
 
-describe('page_pool memory providers', () => {
-  test('a NIC RX queue takes a dma-buf of P2P memory it can reach', () => {
+// kernel: net_devmem_bind_dmabuf(), mp_dmabuf_devmem_init(), net/core/devmem.c
+describe('page_pool bindings as devmem.c makes them', () => {
+  test('the binding imports statically: an accelerator keeps the buffer in system memory, so the RX queue gets no P2P', () => {
     const { core, d } = setup();
     const b = bindRxQueue(d('nic0'), 0, { kind: 'dmabuf', buf: core.export(d('accel0'), 4 * 2 ** 20, 'system-memory') }, core);
-    expect(b.netIovs).toBe(1024);
-    expect(b.source).toContain('bar-cpu-physical');
+    expect([b.attachment.dynamic, b.attachment.peer2peer, b.target, b.netIovs]).toEqual([false, false, 'system-memory', 1024]);
   });
 
-  test('a NIC RX queue refuses a DEVICE_PRIVATE pgmap, with the reason', () => {
-    const { m, core, d } = setup();
-    const priv = [...hmmContext(m, false).owners.values()][0]!;
-    expect(() => bindRxQueue(d('nic0'), 1, { kind: 'pgmap', pgmap: priv.pgmap }, core)).toThrow(DEVICE_PRIVATE_REFUSAL);
+  test('an exporter of MMIO only (an NVMe CMB) refuses the static import, and the binding fails with its errno', () => {
+    const { core, d } = setup();
+    expect(() => bindRxQueue(d('nic0'), 0, { kind: 'dmabuf', buf: core.export(d('nvme1'), 2 ** 20, 'refuse') }, core)).toThrow(expect.objectContaining({ code: 'EOPNOTSUPP' }));
+  });
+
+  test('device-private memory is not a dma-buf: dma_buf_get() refuses its fd with EINVAL', () => {
+    const { core, d } = setup();
+    expect(() => bindRxQueue(d('nic0'), 1, { kind: 'other-fd', what: 'a dmirror fd' }, core)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+  });
+
+  test('a page_pool of order 1 on a binding is refused with E2BIG', () => {
+    expect(() => pagePoolInit(1)).toThrow(expect.objectContaining({ code: 'E2BIG' }));
+    expect(() => pagePoolInit(0)).not.toThrow();
+  });
+
+  test.each([
+    // host PAGE_SIZE, exporter page, net_iovs, unused bytes
+    [4096, 65536, 1024, 0],
+    [65536, 65536, 64, 0],
+    [65536, 4096, 0, 4 * 2 ** 20],
+  ])('PAGE_SIZE %d over exporter pages of %d: %d net_iovs, %d bytes unused', (page, exporterPage, netIovs, unused) => {
+    const { core, d } = setup();
+    const b = bindRxQueue(d('nic0'), 0, { kind: 'dmabuf', buf: core.export(d('accel0'), 4 * 2 ** 20, 'system-memory'), exporterPage }, core, page);
+    expect([b.netIovs, b.unusedBytes]).toEqual([netIovs, unused]);
+  });
+
+  test('MTU 9000 on 4 KiB net_iovs: three per frame; MTU 1500: one, a third full', () => {
+    const { core, d } = setup();
+    const b = bindRxQueue(d('nic0'), 0, { kind: 'dmabuf', buf: core.export(d('accel0'), 4 * 2 ** 20, 'system-memory') }, core);
+    expect(rxFill(b, 9000, 66).netIovsPerFrame).toBe(3);
+    expect(rxFill(b, 1500, 66)).toEqual({ netIovsPerFrame: 1, fill: (1500 - 66) / 4096, framesInFlight: 1024 });
   });
 });

@@ -57,6 +57,12 @@ export class DmaBuf {
   readonly id = nextBufId++;
   readonly attachments: DmaBufAttachment[] = [];
   revoked = false;
+  /**
+   * dma_buf_mmap() goes to the exporter's mmap op; an exporter of MMIO inserts
+   * PFNs (remap_pfn_range / vmf_insert_pfn), so the VMA is VM_PFNMAP|VM_IO and
+   * GUP refuses it (mm/gup.c check_vma_flags): no O_DIRECT into it.
+   */
+  readonly mmapIsPfnMap = true;
 
   constructor(
     readonly exporter: PciDev,
@@ -69,8 +75,16 @@ export class DmaBuf {
   }
 }
 
+export interface DmaBufEvents {
+  /** a buffer was exported (the daemon gives it a file a process can mmap) */
+  exported?(buf: DmaBuf): void;
+  /** a buffer was revoked with its exporter */
+  revoked?(buf: DmaBuf): void;
+}
+
 export class DmaBufCore {
   readonly bufs: DmaBuf[] = [];
+  events: DmaBufEvents = {};
 
   constructor(
     private readonly p2pdma: P2pdmaSubsystem,
@@ -84,6 +98,7 @@ export class DmaBufCore {
     if (!alloc) throw kernelError('ENOMEM', `${exporter.bdf}: no P2P memory to export`);
     const buf = new DmaBuf(exporter, alloc, fallback);
     this.bufs.push(buf);
+    this.events.exported?.(buf);
     return buf;
   }
 
@@ -145,6 +160,7 @@ export class DmaBufCore {
         told.push(att);
       }
       buf.revoked = true;
+      this.events.revoked?.(buf);
       this.p2pdma.freeKernel(buf.alloc);
     }
     return told;

@@ -7,6 +7,7 @@ import { kernelError } from '../../errno.js';
 import type { NamespaceBacking, NamespaceStore } from '../../memory/namespace-store.js';
 import type { Profile } from '../../config/spec.js';
 import { preadSync, pwriteSync } from '../../memory/fd-io.js';
+import { checkVmaFlags, type VmaFlags } from '../../model/mm/gup.js';
 import { classifyP2p, type NvmeCtrl, type NvmeNamespace, type TransferStats } from '../../model/nvme/index.js';
 import type { P2pdmaProvider, P2pdmaSubsystem } from '../../model/p2pdma/index.js';
 import type { PciDev } from '../../model/pci/index.js';
@@ -49,16 +50,21 @@ export interface NvmeDevContext {
   /** next free data-path stats slot */
   nextStatsSlot: number;
   /** P2P mappings per process, valid while the generation of sized allocations is unchanged */
-  mappingCache?: Map<number, { generation: number; maps: P2pMapping<PciDev>[] }>;
+  mappingCache?: Map<number, { generation: number; maps: P2pMapping<MappedMemory>[] }>;
 }
 
+/** What a mapping of the mount holds: a provider's P2P pages, or a PFN map GUP refuses (an exported dma-buf). */
+type MappedMemory = PciDev | VmaFlags;
+const isPfnMap = (m: MappedMemory | undefined): m is VmaFlags => m !== undefined && 'pfnmap' in m;
+
 /** The caller's P2P mappings, from /proc/TID/maps once per process and allocation change. */
-function p2pMappingsCached(ctx: NvmeDevContext, tid: number, dev: string): P2pMapping<PciDev>[] {
+function p2pMappingsCached(ctx: NvmeDevContext, tid: number, dev: string): P2pMapping<MappedMemory>[] {
   const cache = (ctx.mappingCache ??= new Map());
   const pid = tgidOf(tid);
   const hit = cache.get(pid);
   if (hit && hit.generation === ctx.p2p.sizedGeneration) return hit.maps;
-  const providers = new Map([...ctx.p2p.sized].map(([ino, f]) => [ino, f.provider.dev]));
+  const providers = new Map<number, MappedMemory>([...ctx.p2p.sized].map(([ino, f]) => [ino, f.provider.dev]));
+  for (const [ino, what] of ctx.p2p.pfnMaps) providers.set(ino, { pfnmap: true, what });
   const maps = p2pMappingsOf(tid, dev, providers);
   if (cache.size > 1024) cache.clear();
   cache.set(pid, { generation: ctx.p2p.sizedGeneration, maps });
@@ -115,10 +121,13 @@ class NamespaceFile implements DeviceFile {
     const pieces = ranges && dev ? splitByProvider(ranges, p2pMappingsCached(this.ctx, caller.pid, dev)) : [{ len, provider: undefined }];
     const client = this.ns.ctrl.dev;
     return pieces.map((p) => {
+      // GUP looks at the VMA first: a PFN map is refused before any P2P rule
+      if (isPfnMap(p.provider)) checkVmaFlags(p.provider);
+      const provider = p.provider as PciDev | undefined;
       try {
-        return { ...p, path: classifyP2p(this.ns, p.provider, this.ctx.p2pdma) };
+        return { provider, len: p.len, path: classifyP2p(this.ns, provider, this.ctx.p2pdma) };
       } catch (err) {
-        this.ctx.stats.add(client, p.provider, 'refused', write, 0);
+        this.ctx.stats.add(client, provider, 'refused', write, 0);
         throw err;
       }
     });

@@ -30,7 +30,9 @@ export interface P2pmemContext {
   mountDev: () => string | undefined;
   /** allocations sized so far, by node id: where O_DIRECT buffers may lie */
   sized: Map<number, AllocateFile>;
-  /** bumped whenever `sized` changes, so cached views of process mappings can tell they are stale */
+  /** files whose mmap is a PFN map (VM_PFNMAP|VM_IO: exported dma-bufs), by node id, with what they are */
+  pfnMaps: Map<number, string>;
+  /** bumped whenever `sized` or `pfnMaps` changes, so cached views of process mappings can tell they are stale */
   sizedGeneration: number;
   onEvent?: (msg: string, fields: Record<string, unknown>) => void;
 }
@@ -38,9 +40,20 @@ export interface P2pmemContext {
 function track(ctx: P2pmemContext, f: AllocateFile, on: boolean): void {
   if (on) ctx.sized.set(f.ino, f);
   else ctx.sized.delete(f.ino);
+  mappingsChanged(ctx);
+}
+
+/** A file whose mappings O_DIRECT must recognise as PFN maps appears or goes. */
+export function trackPfnMap(ctx: P2pmemContext, ino: number, what: string | undefined): void {
+  if (what === undefined) ctx.pfnMaps.delete(ino);
+  else ctx.pfnMaps.set(ino, what);
+  mappingsChanged(ctx);
+}
+
+function mappingsChanged(ctx: P2pmemContext): void {
   ctx.sizedGeneration++;
-  // O_DIRECT requests need a look at the caller's buffer only while P2P mappings exist
-  ctx.vfs.setDirectIoCheck(ctx.sized.size > 0);
+  // O_DIRECT requests need a look at the caller's buffer only while such mappings may exist
+  ctx.vfs.setDirectIoCheck(ctx.sized.size + ctx.pfnMaps.size > 0);
 }
 
 /** One open of allocate: unsized until its first fault. */
