@@ -78,7 +78,7 @@ print(bytes.fromhex(dma('read 0000:01:00.0 4 %d 8192' % (off + (2 << 20) - 4096)
 buf = amap(0x7e0000201000, 2 << 20)
 buf[0] = b'x'
 line = [l for l in open(D + '/folios').read().split('\\n') if '0x7e0000201000' in l][0].split()
-print(line[5], line[7], line[8], line[10])
+print(line[5], line[7], line[8], line[9])
 `,
     );
     expect(r.stdout).toBe('1x2M no 512PTE 1PMD\n');
@@ -98,27 +98,56 @@ print(os.WIFSIGNALED(st) and os.WTERMSIG(st) == signal.SIGBUS)
 `,
     );
     expect(r.stdout).toBe('True\n');
-    expect(sh(`cat '${m.mnt}/dev/kmsg'`).stdout).toMatch(/p2pmem_pci 0000:02:00\.0: python3: fail, attempted mapping not aligned to the 2 MiB device folio/);
+    // the series' p2pmem_alloc_mmap() message (PATCH 10/13)
+    expect(sh(`cat '${m.mnt}/dev/kmsg'`).stdout).toMatch(/p2pmem_pci 0000:02:00\.0: python3: unaligned vma \(0x7e0000401000~0x7e0000601000, 0x200000\)/);
   });
 
-  test('p2pemu report MNT lists the live allocations with their folios', () => {
-    const r = py('0000:02:00.0', `buf = amap(0x7e0000800000, 2 << 20); buf[0] = b'x'; import subprocess; print(subprocess.run(['node', '${join(__dirname, '../../bin/p2pemu.js')}', 'report', '${m.mnt}'], capture_output=True, text=True).stdout)`);
-    expect(r.stdout).toMatch(/0000:02:00\.0 2097152 \d+ python3 1x2M 0x7e0000800000 yes 1PMD/);
-    expect(r.stdout).toMatch(/^0000:02:00\.0\s+256 MiB\s+device-align\s+2 MiB\s+4 MiB\s+1 MiB\s+128 PMD/m);
+  test('p2pemu report MNT lists the live allocations with their folios, entries and both time columns', () => {
+    const r = py('0000:02:00.0', `buf = amap(0x7e0000800000, 2 << 20); buf[0] = b'x'; import subprocess; print(subprocess.run(['node', '${join(__dirname, '../../bin/p2pemu.js')}', 'report', '${m.mnt}', '--no-calibration'], capture_output=True, text=True).stdout)`);
+    expect(r.stdout).toMatch(/0000:02:00\.0 2097152 \d+ python3 1x2M 0x7e0000800000 yes 1PMD 1PMD n\/a n\/a n\/a n\/a/);
+    expect(r.stdout).toMatch(/^0000:02:00\.0\s+devalign\s+256 MiB\s+device-align\s+2 MiB\s+1 MiB\s+optimized\s+128 PMD/m);
   });
 });
 
-describe('p2pemu report and the scenario from the command line', () => {
-  test('eight accelerators × 32 GiB: struct pages 4 GiB with base pages, 2 MiB with 1 GiB folios; mmap 0.8 s vs 40 µs', () => {
-    const r = p2pemu('report', '--topology', join(__dirname, '../../scripts/topologies/eight-accelerators.yaml'), '--policy', 'device-align', '--align', '1GiB');
-    expect(r.stdout).toMatch(/^ {2}base\s+struct pages 4 GiB\s+with dedup 4 GiB\s+map everything 6\.4 s$/m);
-    expect(r.stdout).toMatch(/^ {2}device-align\s+struct pages 4 GiB\s+with dedup 2 MiB\s+map everything 320 µs$/m);
-    expect(r.stdout).toMatch(/^0000:01:00\.0\s+32 GiB\s+device-align\s+1 GiB\s+512 MiB\s+256 KiB\s+32 PUD\s+40 µs$/m);
+describe('p2pemu report and the scenarios from the command line', () => {
+  test('eight accelerators × 32 GiB: struct pages 4 GiB with base pages, 2 MiB with a device-wide 1 GiB folio, still 4 GiB with best-effort', () => {
+    const r = p2pemu('report', '--no-calibration', '--topology', join(__dirname, '../../scripts/topologies/eight-accelerators.yaml'));
+    expect(r.stdout).toMatch(/^4 KiB\s+base\s+8 of 8 \(256 GiB\)\s+4 GiB\s/m);
+    expect(r.stdout).toMatch(/^1 GiB\s+device-align\s+8 of 8 \(256 GiB\)\s+2 MiB\s/m);
+    expect(r.stdout).toMatch(/^1 GiB\s+best-effort\s+8 of 8 \(256 GiB\)\s+4 GiB\s+none: per-mmap folios/m);
   });
 
-  test('scenario compound-review prints each policy\'s outcome', () => {
-    const r = p2pemu('scenario', 'compound-review');
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('app1: refused (EINVAL)');
+  test('report --policy device-align --align 1GiB names every range that did not register, with its rule', () => {
+    const r = p2pemu('report', '--no-calibration', '--policy', 'device-align', '--align', '1GiB');
+    expect(r.stdout).toMatch(/^not registered \(3\)/m);
+    for (const [bdf, size] of [['0000:03:00.0 nvme0', '64 MiB'], ['0000:04:00.0 nvme1', '64 MiB'], ['0000:05:00.0 p2pmem0', '256 MiB']]) {
+      expect(r.stdout).toContain(`${bdf} BAR ${bdf.includes('p2pmem') ? 4 : 2}, ${size}: refused (EINVAL)`);
+    }
+    expect(r.stdout).toMatch(/rule: pci_p2pdma_check_pagemap_align\(\).*verified in the series text, not merged/);
+  });
+
+  test('report and scenario compound-review print measured-here and cover-letter columns, and never the word seed', () => {
+    const report = p2pemu('report');
+    const review = p2pemu('scenario', 'compound-review');
+    for (const r of [report, review]) {
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^cost per page-table entry\s+measured here\s+cover-letter reference$/m);
+      expect(r.stdout).toMatch(/measured here\s+cover-letter ref/);
+      expect(r.stdout).not.toMatch(/seed/i);
+    }
+    // the PTE cost is measured on this machine (a number) or says why not
+    expect(report.stdout).toMatch(/^ {2}PTE \(4 KiB\)\s+(\d[\d.]* (ns|µs)|not measured)\s/m);
+    expect(review.stdout).toContain('app1: mmap a 4KiB at 0x7f1234561000');
+  });
+
+  test('scenario sequence reads steps from a file and reports a bad line as FILE:LINE', () => {
+    const f = join(dir, 'steps.txt');
+    writeFileSync(f, 'memory 4MiB\napp1: mmap a 4KiB\napp2: mmap b 2MiB\n');
+    const ok = p2pemu('scenario', 'sequence', f, '--no-calibration');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^ {2}app2: mmap b 2MiB\s+at offset 0x200000/m);
+    writeFileSync(f, 'memory 4MiB\napp1: mmap a 4KiB sideways\n');
+    const bad = p2pemu('scenario', 'sequence', f);
+    expect([bad.code, bad.stderr.trim()]).toEqual([2, `p2pemu: ${f}:2: placement is aligned, unaligned or "at ADDR", not "sideways"`]);
   });
 });

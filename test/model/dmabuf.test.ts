@@ -5,6 +5,8 @@ import { parseTopology } from '../../src/config/parse-topology.js';
 import { DmaBufCore } from '../../src/model/dmabuf/dmabuf.js';
 import { bootHostModel } from '../../src/model/host-model.js';
 import { bindRxQueue, pagePoolInit, rxFill } from '../../src/model/net/page-pool.js';
+import { cmbDmabufFlow, oDirectIntoP2pmem } from '../../src/model/dmabuf/cmb-flow.js';
+import { FLOW_TOPOLOGY } from '../../src/cli/dmabuf-flow.js';
 
 function setup() {
   const m = bootHostModel(parseTopology('default', DEFAULT_TOPOLOGY_YAML));
@@ -105,5 +107,27 @@ describe('page_pool bindings as devmem.c makes them', () => {
     const b = bindRxQueue(d('nic0'), 0, { kind: 'dmabuf', buf: core.export(d('accel0'), 4 * 2 ** 20, 'system-memory') }, core);
     expect(rxFill(b, 9000, 66).netIovsPerFrame).toBe(3);
     expect(rxFill(b, 1500, 66)).toEqual({ netIovsPerFrame: 1, fill: (1500 - 66) / 4096, framesInFlight: 1024 });
+  });
+});
+
+describe('the alternative flow: the NVMe exports its CMB as a dma-buf (native-notes/dmabuf.md)', () => {
+  const flow = () => {
+    const m = bootHostModel(parseTopology('flow', FLOW_TOPOLOGY));
+    return { m, nvme0: m.pci.find('nvme0')!, nvme1: m.pci.find('nvme1')!, accel: m.pci.find('accel0')! };
+  };
+
+  test('under one switch both flows move the bytes once over the bus address; only the dma-buf flow needs no struct pages and no GUP, in CMB-sized rounds', () => {
+    const { m, nvme0, accel } = flow();
+    const direct = oDirectIntoP2pmem(m, nvme0, accel, 2 ** 30);
+    const cmb = cmbDmabufFlow(m, nvme0, accel, 2 ** 30);
+    expect([direct.ok, direct.gup, direct.structPages, direct.rounds]).toEqual([true, true, 512 * 2 ** 20, 1]);
+    expect([cmb.ok, cmb.gup, cmb.structPages, cmb.rounds]).toEqual([true, false, 0, 4]);
+    expect(cmb.path).toContain('through the switch (bus address)');
+  });
+
+  test('an NVMe without a CMB has nothing to export; O_DIRECT into p2pmem through the host bridge still works', () => {
+    const { m, nvme1, accel } = flow();
+    expect(cmbDmabufFlow(m, nvme1, accel, 2 ** 20).steps[0]!.refused).toMatch(/^ENODEV/);
+    expect(oDirectIntoP2pmem(m, nvme1, accel, 2 ** 20).path).toContain('through the host bridge');
   });
 });

@@ -110,6 +110,14 @@ describe('policies on a provider', () => {
     expect(alloc(m, 4 * MiB, 0x7f00_0020_0000).folio!.entries).toEqual({ pte: 0, pmd: 2, pud: 0 });
   });
 
+  // kernel: pci_p2pdma_check_pagemap_align() of the series (PATCH 13/13)
+  test('a device-wide 1 GiB folio on 256 MiB of memory: registration is refused, logged, and kept with its rule', () => {
+    const m = boot(', folios: device-align, align: 1GiB');
+    expect(m.p2pdma.providerOf(m.pci.find('p')!)).toBeUndefined();
+    expect(m.p2pdma.refusals.map((r) => [r.errno, r.rule, r.size])).toEqual([['EINVAL', 'series-pagemap-align', 256 * MiB]]);
+    expect(m.klog.grep('invalid align 0x40000000 for bar 4')).toHaveLength(1);
+  });
+
   test('best-effort falls back from 2 MiB to base pages when no aligned block is left', () => {
     const m = boot(', folios: best-effort, align: 2MiB', '4MiB');
     // a page at 0 and at 3 MiB + 4 KiB: 3 MiB free in one piece, no aligned 2 MiB block
