@@ -19,9 +19,9 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; usage
   status: { run: statusCommand, usage: STATUS_USAGE, summary: 'list live and stale p2pemu mounts' },
   topo: { run: topoCommand, usage: TOPO_USAGE, summary: 'print a topology as a tree, Graphviz dot or JSON' },
   explain: { run: explainCommand, usage: EXPLAIN_USAGE, summary: 'why a client/provider pair gets its P2P map type and distance' },
-  report: { run: reportCommand, usage: REPORT_USAGE, summary: 'compound pages: folios, struct-page memory and predicted mmap cost per policy' },
-  scenario: { run: scenarioCommand, usage: SCENARIO_USAGE, summary: 'ready-made experiments (compound-review)' },
-  hmm: { run: hmmCommand, usage: HMM_USAGE, summary: 'HMM: migration vs the proposed P2P alias for device-private pages (compare)' },
+  report: { run: reportCommand, usage: REPORT_USAGE, summary: 'compound pages: struct pages, entries, refused ranges, times measured here beside the cover letter' },
+  scenario: { run: scenarioCommand, usage: SCENARIO_USAGE, summary: 'experiments from the threads: compound-review, your own allocation sequence, dmabuf-flow' },
+  hmm: { run: hmmCommand, usage: HMM_USAGE, summary: 'HMM: migration vs the proposed P2P alias for device-private pages (compare, mixed)' },
   dmabuf: { run: dmabufCommand, usage: DMABUF_USAGE, summary: 'dma-buf attach decisions, revoke on removal, page_pool bindings' },
   dmesg: { run: dmesgCommand, usage: DMESG_USAGE, summary: "print a mount's emulated kernel log" },
 };
