@@ -77,29 +77,28 @@ export class GenPool<O> {
     return undefined;
   }
 
-  /** Free bytes that lie in whole `align`-aligned blocks (what an aligned allocation could still get). */
-  alignedFree(align: number): number {
-    let n = 0;
+  /** Per free extent, the bytes of it that lie between `align` boundaries. */
+  private *alignedBlocks(align: number): Generator<number> {
     for (const c of this.chunks) {
       for (const [off, len] of c.free) {
         const a = Math.ceil((c.start + off) / align) * align;
         const b = Math.floor((c.start + off + len) / align) * align;
-        if (b > a) n += b - a;
+        if (b > a) yield b - a;
       }
     }
+  }
+
+  /** Free bytes that lie in whole `align`-aligned blocks (what an aligned allocation could still get). */
+  alignedFree(align: number): number {
+    let n = 0;
+    for (const bytes of this.alignedBlocks(align)) n += bytes;
     return n;
   }
 
   /** The largest free block that starts and ends on `align` boundaries (the biggest aligned mapping still possible). */
   largestAlignedFree(align: number): number {
     let n = 0;
-    for (const c of this.chunks) {
-      for (const [off, len] of c.free) {
-        const a = Math.ceil((c.start + off) / align) * align;
-        const b = Math.floor((c.start + off + len) / align) * align;
-        n = Math.max(n, b - a);
-      }
-    }
+    for (const bytes of this.alignedBlocks(align)) n = Math.max(n, bytes);
     return n;
   }
 
