@@ -180,24 +180,27 @@ describe('topo', () => {
 });
 
 describe('HMM and dma-buf from the command line', () => {
-  test('hmm compare: exact page counts with and without HMM_PFN_ALLOW_P2P, and the time saved', () => {
+  test('hmm compare: exact page counts with and without HMM_PFN_ALLOW_P2P', () => {
     const out = p2pemu('hmm', 'compare', '--pages', '512').stdout;
-    expect(out).toMatch(/mainline: migrate to RAM:\n {2}pages migrated to RAM 512, served by P2P alias 0/);
-    expect(out).toMatch(/hmm-allow-p2p: P2P alias:\n {2}pages migrated to RAM 0, served by P2P alias 512/);
-    expect(out).toMatch(/predicted time saved by the P2P alias: \d/);
+    expect(out).toMatch(/mainline: migrate to RAM:\n {2}hmm_range_fault: 0 P2P alias\(es\) returned; hmm_dma_map_pfn: 0 DMA_MAPPING_ERROR\(s\); pages migrated to RAM 512/);
+    expect(out).toMatch(/hmm-allow-p2p, driver fails on a map error \(mlx5 populate_mtt\):\n {2}hmm_range_fault: 512 P2P alias\(es\) returned; hmm_dma_map_pfn: 0 DMA_MAPPING_ERROR\(s\); pages migrated to RAM 0/);
   });
 
-  test('hmm compare with a client that cannot reach the BAR falls back to migration', () => {
+  // kernel: hmm_dma_map_pfn(), mm/hmm.c — the alias is refused at the DMA mapping, not in hmm_range_fault
+  test('hmm compare with a client that cannot reach the BAR: aliases, then DMA_MAPPING_ERROR; EFAULT, or migration with the RFC\'s retry', () => {
     const out = p2pemu('hmm', 'compare', '--client', 'nvme2', '--pages', '64').stdout;
-    expect(out).toMatch(/hmm-allow-p2p: P2P alias:\n {2}pages migrated to RAM 64, served by P2P alias 0/);
+    expect(out).toMatch(/\(mlx5 populate_mtt\):\n {2}hmm_range_fault: 64 P2P alias\(es\) returned; hmm_dma_map_pfn: 64 DMA_MAPPING_ERROR\(s\); pages migrated to RAM 0\n {2}the NIC's page fault fails: EFAULT/);
+    expect(out).toMatch(/\(RFC 4\/5\):\n {2}hmm_range_fault: 64 P2P alias\(es\) returned; hmm_dma_map_pfn: 64 DMA_MAPPING_ERROR\(s\); pages migrated to RAM 64/);
   });
 
-  test('dmabuf: attach decisions, revoke on removal, page_pool refusal of device-private memory', () => {
+  test('dmabuf: attach decisions, revoke on removal, page_pool bindings as devmem.c makes them', () => {
     const out = p2pemu('dmabuf').stdout;
     expect(out).toMatch(/^nvme1\s+→ nvme0\s+refused \(EOPNOTSUPP\)\s+\| refused \(EOPNOTSUPP\)\s+\| bar-bus-address/m);
     expect(out).toMatch(/^accel0\s+→ nic0\s+system-memory\s+\| system-memory\s+\| bar-cpu-physical/m);
     expect(out).toMatch(/removing accel0: move_notify reached/);
-    expect(out).toMatch(/device-private memory: refused \(EOPNOTSUPP\)/);
+    // dma_buf_get() refuses an fd that is not a dma-buf; mp_dmabuf_devmem_init() refuses order > 0
+    expect(out).toMatch(/device-private memory: refused \(EINVAL\)/);
+    expect(out).toMatch(/order 1 on a binding: refused \(E2BIG\)/);
   });
 });
 
