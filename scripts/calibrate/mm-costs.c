@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -138,9 +139,15 @@ static void measure_huge(const char *key, const char *dir, unsigned shift, long 
   snprintf(nskey, sizeof nskey, "%s_ns", key);
   snprintf(howkey, sizeof howkey, "%s_how", key);
   long restore;
+  /* two calibrations at once must not give back each other's reservation: hold the pool's file locked */
+  char nr[256];
+  snprintf(nr, sizeof nr, "%s/nr_hugepages", dir);
+  int lock = open(nr, O_RDONLY);
+  if (lock >= 0) flock(lock, LOCK_EX);
   long got = reserve_huge(dir, want, &restore, why, sizeof why);
   if (got < want) {
     restore_pool(dir, restore);
+    if (lock >= 0) close(lock);
     field(errkey, "\"%s\"", why);
     return;
   }
@@ -152,6 +159,7 @@ static void measure_huge(const char *key, const char *dir, unsigned shift, long 
   else err = errno;
   if (fd >= 0) close(fd);
   restore_pool(dir, restore);
+  if (lock >= 0) close(lock);
   if (ns < 0) {
     field(errkey, "\"hugetlbfs memfd: %s\"", strerror(err ? err : errno));
     return;
