@@ -87,7 +87,6 @@ class Dmirror {
 
   run(command: string, caller: Caller): string {
     const [cmd, a, b, c, d] = command.split(/\s+/);
-    const self = this.mem.owner;
     switch (cmd) {
       case 'mirror':
         return this.mirror(tgidOf(caller.pid), a, b);
