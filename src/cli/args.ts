@@ -4,6 +4,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 import { loadTopology } from '../config/parse-topology.js';
 import type { TopologySpec } from '../config/spec.js';
+import { bootHostModel, type HostModel } from '../model/host-model.js';
 import { TopologyError } from '../config/topology-error.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
@@ -16,12 +17,21 @@ export function parse<O extends Options>(argv: string[], options: O, usage: stri
   }
 }
 
-/** A topology for a command that prints something: a bad file is a usage error (exit 2, one line). */
-export function topologyOrExit(file: string | undefined): TopologySpec {
+/**
+ * A topology for any command, checked in full: parsed, then booted (bus
+ * numbers, resources, driver probe), so every problem is found before the
+ * command creates anything. A bad file is a usage error: one positioned line, exit 2.
+ */
+export function modelOrExit(file: string | undefined): HostModel {
   try {
-    return loadTopology(file);
+    return bootHostModel(loadTopology(file));
   } catch (err) {
     if (err instanceof TopologyError) throw new CliError(err.message, EXIT_USAGE);
     throw err;
   }
+}
+
+/** The spec of a topology that boots (see modelOrExit); the caller boots its own model from it. */
+export function topologyOrExit(file: string | undefined): TopologySpec {
+  return modelOrExit(file).pci.spec;
 }

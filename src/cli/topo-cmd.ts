@@ -1,9 +1,8 @@
 // p2pemu topo: print a topology without mounting it.
 
 import { DEFAULT_TOPOLOGY_YAML } from '../config/default-topology.js';
-import { bootHostModel } from '../model/host-model.js';
 import { formatMatrix } from './p2p-format.js';
-import { parse, topologyOrExit } from './args.js';
+import { modelOrExit, parse } from './args.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 import { formatDot, formatJson, formatTree } from './topo-format.js';
 
@@ -34,7 +33,7 @@ export async function topoCommand(argv: string[]): Promise<number> {
   }
   const format = values.format ?? 'tree';
   if (!['tree', 'dot', 'json'].includes(format)) throw new CliError(`--format must be tree, dot or json, not ${format}`, EXIT_USAGE);
-  const model = bootHostModel(topologyOrExit(values.topology));
+  const model = modelOrExit(values.topology);
   if (values.matrix) {
     process.stdout.write(formatMatrix(model));
     return 0;

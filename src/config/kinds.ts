@@ -10,14 +10,15 @@ export interface KindDefaults {
   subsystemDevice: number;
   revision: number;
   classCode: number;
-  bars: BarSpec[];
+  /** positions come from the endpoint that takes these defaults */
+  bars: Omit<BarSpec, 'at'>[];
   link: LinkSpec;
   driver: string;
   /** BAR that holds P2P memory by default (accelerator, p2pmem) */
   p2pmemBar?: number;
 }
 
-const bar = (index: number, size: number, is64: boolean, prefetch: boolean): BarSpec => ({ index, size, is64, prefetch });
+const bar = (index: number, size: number, is64: boolean, prefetch: boolean): Omit<BarSpec, 'at'> => ({ index, size, is64, prefetch });
 
 export const KIND_DEFAULTS: Record<EndpointKind, KindDefaults> = {
   // Samsung PM173x-class NVMe SSD: BAR0 holds the controller registers.

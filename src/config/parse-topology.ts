@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_TOPOLOGY_NAME, DEFAULT_TOPOLOGY_YAML } from './default-topology.js';
 import { KIND_DEFAULTS, PORT_DEFAULTS } from './kinds.js';
+import { CMB_UNIT_MIN, cmbSzuFor } from './cmb-units.js';
 import { formatSize, isPowerOfTwo, roundUpPowerOfTwo } from './sizes.js';
 import {
   ACS_BITS,
@@ -26,6 +27,7 @@ import {
   type Slot,
   type TopologySpec,
 } from './spec.js';
+import { parseCpu, parseNuma } from './parse-cpus.js';
 import { TopologyError } from './topology-error.js';
 import { YamlFile, type Cursor } from './yaml-cursor.js';
 
@@ -48,14 +50,8 @@ export function parseTopology(file: string, text: string): TopologySpec {
   const root = new YamlFile(file, text).root();
   if (!root.present) root.fail('the topology file is empty');
   root.map(['name', 'profile', 'cpu', 'iommu', 'numa', 'host_bridges']);
-  const cpu = root.get('cpu');
-  if (cpu.present) cpu.map(['vendor', 'family', 'model']);
-  const numa = root.get('numa').list().map((n) => {
-    n.map(['node', 'cpus']);
-    const cpus = n.get('cpus').str();
-    if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(cpus)) n.get('cpus').fail(`bad cpu list "${cpus}" (expected e.g. 0-7 or 0-3,8-11)`);
-    return { node: n.get('node').int(undefined, 0, 1023), cpus };
-  });
+  const cpu = parseCpu(root.get('cpu'));
+  const numa = parseNuma(root.get('numa'));
   const bridges = root.get('host_bridges').list();
   if (bridges.length === 0) root.get('host_bridges').fail('at least one host bridge is needed');
   const names = new Set<string>();
@@ -65,13 +61,9 @@ export function parseTopology(file: string, text: string): TopologySpec {
     file,
     name: root.get('name').str(file),
     profile: profile as Profile,
-    cpu: {
-      vendor: cpu.get('vendor').str('GenuineIntel'),
-      family: cpu.get('family').int(6, 0, 0xff + 0xf),
-      model: cpu.get('model').int(0x6a, 0, 0xff),
-    },
+    cpu,
     iommu: root.get('iommu').bool(false),
-    numa: numa.length > 0 ? numa : [{ node: 0, cpus: '0-7' }],
+    numa,
     hostBridges: bridges.map((b, i) => parseHostBridge(b, i, names)),
   };
   return spec;
@@ -81,6 +73,8 @@ function parseHostBridge(c: Cursor, i: number, names: Set<string>): HostBridgeSp
   c.map(['name', 'domain', 'bus', 'vendor', 'device', 'numa_node', 'children']);
   const hb: HostBridgeSpec = {
     where: c.where,
+    at: c.pos,
+    busAt: c.has('bus') ? c.get('bus').pos : c.pos,
     name: c.get('name').str(`hb${i}`),
     domain: c.get('domain').int(0, 0, 0xffff),
     bus: c.get('bus').int(i === 0 ? 0 : undefined, 0, 255),
@@ -94,16 +88,33 @@ function parseHostBridge(c: Cursor, i: number, names: Set<string>): HostBridgeSp
 }
 
 function parseChildren(list: Cursor, names: Set<string>, belowPort: boolean, numaNode: number): NodeSpec[] {
+  const cursors = list.list();
+  const nodes = cursors.map((c) => parseNode(c, names, belowPort, numaNode));
+  checkSlots(nodes.map((n, i) => ({ slot: n.slot, c: cursors[i]! })), belowPort ? 'port' : 'root');
+  return nodes;
+}
+
+/**
+ * The functions of one bus: no BDF twice; device 00.0 of a root bus is the host
+ * bridge's own; below a PCIe port only device 0 exists (the kernel scans just
+ * that slot); a function > 0 needs function 0 of its slot, or the scan never
+ * finds it.
+ */
+function checkSlots(items: { slot: Slot; c: Cursor }[], bus: 'root' | 'port' | 'switch'): void {
   const seen = new Map<string, Cursor>();
-  return list.list().map((c) => {
-    const node = parseNode(c, names, belowPort, numaNode);
-    const key = `${node.slot.dev}.${node.slot.fn}`;
-    if (seen.has(key)) c.get('slot').fail(`duplicate BDF: slot ${formatSlot(node.slot)} is already used at ${seen.get(key)!.where}`);
+  for (const { slot, c } of items) {
+    const key = formatSlot(slot);
+    const slotKey = c.get('slot');
+    if (seen.has(key)) slotKey.fail(`duplicate BDF: slot ${key} is already used at ${seen.get(key)!.where}`);
     seen.set(key, c);
-    // Below a PCIe port only device 0 exists (the kernel scans just that slot).
-    if (belowPort && node.slot.dev !== 0) c.get('slot').fail(`a device below a PCIe port must be device 0, not ${formatSlot(node.slot)}`);
-    return node;
-  });
+    if (bus === 'root' && key === '00.0') slotKey.fail('slot 00.0 of a root bus is the host bridge itself; give this device another slot, e.g. "01.0"');
+    if (bus === 'port' && slot.dev !== 0) slotKey.fail(`a device below a PCIe port must be device 0, not ${key}`);
+  }
+  for (const { slot, c } of items) {
+    if (slot.fn !== 0 && !items.some((o) => o.slot.dev === slot.dev && o.slot.fn === 0)) {
+      c.get('slot').fail(`function ${slot.fn} of slot ${slot.dev.toString(16).padStart(2, '0')} has no function 0, so enumeration would never find it`);
+    }
+  }
 }
 
 function uniqueName(c: Cursor, names: Set<string>, name: string): string {
@@ -127,16 +138,12 @@ function parseNode(c: Cursor, names: Set<string>, belowPort: boolean, numaNode: 
     const upstream = parsePort(c, names, PORT_DEFAULTS.switchPort, `sw${names.size}`, numaNode, false);
     const portList = c.get('ports').list();
     if (portList.length === 0) c.get('ports').fail('a switch needs at least one downstream port');
-    const seen = new Set<string>();
     const ports = portList.map((p, i) => {
       p.map(PORT_KEYS);
-      const port = parsePort(p, names, { ...PORT_DEFAULTS.switchPort, link: upstream.link }, `${upstream.name}p${i}`, numaNode, true, i);
-      const key = formatSlot(port.slot);
-      if (seen.has(key)) p.get('slot').fail(`duplicate BDF: downstream port slot ${key} is used twice`);
-      seen.add(key);
-      return port;
+      return parsePort(p, names, { ...PORT_DEFAULTS.switchPort, link: upstream.link }, `${upstream.name}p${i}`, numaNode, true, i);
     });
-    return { kind: 'switch', where: c.where, slot: upstream.slot, name: upstream.name, upstream, ports };
+    checkSlots(ports.map((port, i) => ({ slot: port.slot, c: portList[i]! })), 'switch');
+    return { kind: 'switch', where: c.where, at: c.pos, slot: upstream.slot, name: upstream.name, upstream, ports };
   }
   return parseEndpoint(c, kind as EndpointKind, names, numaNode);
 }
@@ -162,6 +169,7 @@ function parsePort(
   const name = uniqueName(c, names, c.get('name').str(defaultName));
   return {
     where: c.where,
+    at: c.pos,
     name,
     slot: parseSlot(c.get('slot'), defaultDev),
     vendor: c.get('vendor').int(defaults.vendor, 0, 0xffff),
@@ -169,6 +177,7 @@ function parsePort(
     acs: parseAcs(c.get('acs')),
     link: parseLink(c.get('link'), defaults.link),
     bus: c.has('bus') ? c.get('bus').int(undefined, 1, 255) : undefined,
+    busAt: c.has('bus') ? c.get('bus').pos : c.pos,
     children: withChildren ? parseChildren(c.get('children'), names, true, numaNode) : [],
   };
 }
@@ -178,7 +187,7 @@ function parseEndpoint(c: Cursor, kind: EndpointKind, names: Set<string>, numaNo
   const d = KIND_DEFAULTS[kind];
   const index = [...names].filter((n) => n.startsWith(kind)).length;
   const name = uniqueName(c, names, c.get('name').str(`${kind}${index}`));
-  const bars = c.has('bars') ? parseBars(c.get('bars')) : d.bars.map((b) => ({ ...b }));
+  const bars = c.has('bars') ? parseBars(c.get('bars')) : d.bars.map((b) => ({ ...b, at: c.pos }));
   const cmb = kind === 'nvme' && c.has('cmb') ? parseCmb(c.get('cmb'), bars) : undefined;
   if (kind !== 'nvme' && c.has('cmb')) c.get('cmb').fail('only an nvme endpoint has a controller memory buffer');
   let p2pmem: P2pmemSpec | undefined;
@@ -190,6 +199,7 @@ function parseEndpoint(c: Cursor, kind: EndpointKind, names: Set<string>, numaNo
   return {
     kind,
     where: c.where,
+    at: c.pos,
     name,
     slot: parseSlot(c.get('slot'), 0),
     vendor: c.get('vendor').int(d.vendor, 0, 0xffff),
@@ -287,7 +297,7 @@ function parseBars(c: Cursor): BarSpec[] {
       if (used.has(slot)) b.get('index').fail(`BAR slot ${slot} is already taken by the BAR at ${used.get(slot)!.where}`);
       used.set(slot, b);
     }
-    return { index, size, is64: bits === 64, prefetch: b.get('prefetch').bool(bits === 64) };
+    return { at: b.get('size').pos, index, size, is64: bits === 64, prefetch: b.get('prefetch').bool(bits === 64) };
   });
 }
 
@@ -322,11 +332,15 @@ function parseCmb(c: Cursor, bars: BarSpec[]): CmbSpec {
   const flags = c.has('flags') ? c.get('flags').strings().map((f) => f.toUpperCase()) : ['SQS', 'RDS', 'WDS'];
   for (const f of flags) if (!CMB_FLAGS.includes(f)) c.get('flags').fail(`unknown CMBSZ flag "${f}" (expected some of: ${CMB_FLAGS.join(', ')})`);
   if (size === 0) c.get('size').fail('a CMB needs a non-zero size');
+  if (cmbSzuFor(size, offset) === undefined) {
+    const key = size % CMB_UNIT_MIN === 0 ? 'offset' : 'size';
+    c.get(key).fail(`the CMB's size and offset must be multiples of 4KiB that CMBSZ/CMBLOC can count (at most 0xfffff units of 4KiB, 64KiB, 1MiB, …, 64GiB)`);
+  }
   let bar = bars.find((b) => b.index === barIndex);
   if (!bar) {
     // No BAR given for the CMB: add a 64-bit prefetchable one that fits it.
     if (bars.some((b) => b.index === barIndex || (b.is64 && b.index + 1 === barIndex))) findBar(c.get('bar'), bars, barIndex);
-    bar = { index: barIndex, size: roundUpPowerOfTwo(Math.max(offset + size, 2 ** 20)), is64: true, prefetch: true };
+    bar = { at: c.get('size').pos, index: barIndex, size: roundUpPowerOfTwo(Math.max(offset + size, 2 ** 20)), is64: true, prefetch: true };
     bars.push(bar);
     bars.sort((a, b) => a.index - b.index);
   }

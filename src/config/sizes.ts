@@ -17,16 +17,29 @@ const UNITS: Record<string, number> = {
   TIB: 2 ** 40,
 };
 
-/** Parses a size; returns undefined for anything that is not one. Units are binary (KB = KiB, as in the kernel's memparse). */
-export function parseSize(input: string | number): number | undefined {
-  if (typeof input === 'number') return Number.isSafeInteger(input) && input >= 0 ? input : undefined;
+/** The largest size a topology may give: sizes are exact JavaScript integers (below 2^53 bytes, 8 PiB). */
+export const MAX_SIZE = Number.MAX_SAFE_INTEGER;
+
+/** A size, or why the text is not one: "syntax" (not a size at all) or "too-large" (a size beyond MAX_SIZE). */
+export function parseSizeChecked(input: string | number): number | 'syntax' | 'too-large' {
+  if (typeof input === 'number') {
+    if (!Number.isInteger(input) || input < 0) return 'syntax';
+    return input > MAX_SIZE ? 'too-large' : input;
+  }
   const m = /^\s*(\d+(?:\.\d+)?|0x[0-9a-f]+)\s*([a-z]*)\s*$/i.exec(input);
-  if (!m) return undefined;
+  if (!m) return 'syntax';
   const unit = UNITS[m[2]!.toUpperCase()];
-  if (unit === undefined) return undefined;
+  if (unit === undefined) return 'syntax';
   const value = m[1]!.toLowerCase().startsWith('0x') ? parseInt(m[1]!, 16) : Number(m[1]);
   const bytes = value * unit;
-  return Number.isSafeInteger(bytes) ? bytes : undefined;
+  if (bytes > MAX_SIZE) return 'too-large';
+  return Number.isInteger(bytes) ? bytes : 'syntax';
+}
+
+/** Parses a size; returns undefined for anything that is not one. Units are binary (KB = KiB, as in the kernel's memparse). */
+export function parseSize(input: string | number): number | undefined {
+  const n = parseSizeChecked(input);
+  return typeof n === 'number' ? n : undefined;
 }
 
 /** 33554432 → "32MiB"; sizes that are not a whole unit stay in bytes. */

@@ -1,5 +1,6 @@
 // The resolved topology: plain data, validated, with every default filled in.
-// `where` is "file:line:col" of the YAML node, for errors found later.
+// `where` is "file:line:col" of the YAML node; `at` adds its path in the
+// document, so errors found later (enumeration, resources) name the key.
 
 export const ACS_BITS = { SV: 0x0001, TB: 0x0002, RR: 0x0004, CR: 0x0008, UF: 0x0010, EC: 0x0020, DT: 0x0040 } as const;
 export type AcsBit = keyof typeof ACS_BITS;
@@ -19,7 +20,15 @@ export interface LinkSpec {
   width: number;
 }
 
+/** A YAML node's place: "file:line:col" and its path, e.g. host_bridges[0].children[1].bus */
+export interface SpecPos {
+  where: string;
+  path: string;
+}
+
 export interface BarSpec {
+  /** the BAR's size key (or the cmb that added the BAR) */
+  at: SpecPos;
   index: number;
   size: number;
   is64: boolean;
@@ -52,6 +61,7 @@ export interface P2pmemSpec {
 
 interface Located {
   where: string;
+  at: SpecPos;
   slot: Slot;
 }
 
@@ -107,6 +117,8 @@ export interface PortSpec extends Located {
   link: LinkSpec;
   /** fixed secondary bus number, when the file gives one */
   bus: number | undefined;
+  /** the bus key, or the port itself when the bus is numbered by enumeration */
+  busAt: SpecPos;
   children: NodeSpec[];
 }
 
@@ -125,6 +137,8 @@ export type NodeSpec = RootPortSpec | SwitchSpec | EndpointSpec;
 
 export interface HostBridgeSpec {
   where: string;
+  at: SpecPos;
+  busAt: SpecPos;
   name: string;
   domain: number;
   bus: number;
@@ -134,15 +148,31 @@ export interface HostBridgeSpec {
   children: NodeSpec[];
 }
 
+/**
+ * The x86 vendor strings the kernel identifies (the c_ident of each cpu_dev in
+ * arch/x86/kernel/cpu/: intel.c, amd.c, hygon.c, centaur.c, zhaoxin.c; the
+ * 32-bit-only vendors left out). cpu_supports_p2pdma() tests the vendor the
+ * string maps to, so a misspelt string would silently be "not AMD".
+ */
+export const CPU_VENDORS = ['GenuineIntel', 'AuthenticAMD', 'HygonGenuine', 'CentaurHauls', '  Shanghai  '] as const;
+
+/** CONFIG_NR_CPUS at its largest (x86_64 MAXSMP): no CPU number reaches it. */
+export const NR_CPUS_MAX = 8192;
+
 export interface CpuSpec {
-  vendor: string; // GenuineIntel, AuthenticAMD, HygonGenuine, ...
+  vendor: string; // one of CPU_VENDORS
   family: number;
   model: number;
 }
 
+/** CPUs first..last, both included */
+export type CpuRange = [number, number];
+
 export interface NumaNodeSpec {
   node: number;
   cpus: string; // cpulist, e.g. "0-7"
+  /** the cpulist as ascending, non-overlapping ranges, every CPU below NR_CPUS_MAX */
+  ranges: CpuRange[];
 }
 
 /** Kernel behaviour to emulate: mainline, or a proposal that was not merged as written. */

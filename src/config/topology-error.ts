@@ -1,3 +1,5 @@
+import type { SpecPos } from './spec.js';
+
 /** A topology the emulator refuses; `where` is "file:line:col". The CLI prints it as one line and exits 2. */
 export class TopologyError extends Error {
   constructor(
@@ -7,4 +9,9 @@ export class TopologyError extends Error {
     super(`${where}: ${problem}`);
     this.name = 'TopologyError';
   }
+}
+
+/** The error for a problem found after parsing, at a key the spec remembered: `FILE:LINE:COL: path: problem`. */
+export function topologyErrorAt(at: SpecPos, problem: string): TopologyError {
+  return new TopologyError(at.where, at.path ? `${at.path}: ${problem}` : problem);
 }

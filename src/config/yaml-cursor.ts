@@ -2,8 +2,8 @@
 // from, so each validation error names file, line and column.
 
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { parseSize } from './sizes.js';
-
+import { parseSizeChecked } from './sizes.js';
+import type { SpecPos } from './spec.js';
 import { TopologyError } from './topology-error.js';
 
 export class YamlFile {
@@ -43,6 +43,11 @@ export class Cursor {
 
   get where(): string {
     return this.file.at(this.node?.range?.[0] ?? this.fallbackOffset);
+  }
+
+  /** where and path, for errors found after parsing */
+  get pos(): SpecPos {
+    return { where: this.where, path: this.path };
   }
 
   fail(problem: string): never {
@@ -127,8 +132,9 @@ export class Cursor {
   size(fallback?: number): number {
     if (!this.present) return fallback ?? this.fail('missing size');
     const v = this.scalar();
-    const n = typeof v === 'string' || typeof v === 'number' ? parseSize(v) : undefined;
-    if (n === undefined) this.fail(`bad size syntax ${JSON.stringify(v)} (expected bytes or a number with KiB, MiB, GiB or TiB, e.g. 64MiB)`);
+    const n = typeof v === 'string' || typeof v === 'number' ? parseSizeChecked(v) : 'syntax';
+    if (n === 'too-large') this.fail(`size ${JSON.stringify(v)} is too large (sizes must stay below 2^53 bytes, 8PiB)`);
+    if (n === 'syntax') this.fail(`bad size syntax ${JSON.stringify(v)} (expected bytes or a number with KiB, MiB, GiB or TiB, e.g. 64MiB)`);
     return n;
   }
 

@@ -25,9 +25,10 @@ describe('PCI attribute formats', () => {
   });
 
   test('cpumask in 32-bit comma groups as wide as nr_cpu_ids, cpulist as ranges', () => {
-    expect(cpumaskText([8, 9, 10, 11, 12, 13, 14, 15], 16)).toBe('ff00\n');
-    expect(cpumaskText([0, 1], 40)).toBe('00,00000003\n');
-    expect(cpulistText([0, 1, 2, 3, 8, 10, 11])).toBe('0-3,8,10-11\n');
+    expect(cpumaskText([[8, 15]], 16)).toBe('ff00\n');
+    expect(cpumaskText([[0, 1]], 40)).toBe('00,00000003\n');
+    expect(cpumaskText([[31, 32]], 33)).toBe('1,80000000\n');
+    expect(cpulistText([[0, 3], [8, 8], [10, 11]])).toBe('0-3,8,10-11\n');
   });
 });
 

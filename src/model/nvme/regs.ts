@@ -1,6 +1,8 @@
 // NVMe controller registers the driver reads (include/linux/nvme.h; NVMe spec),
 // kernel-facts §5.1.
 
+import { cmbSzuFor } from '../../config/cmb-units.js';
+
 export const NVME_REG_CAP = 0x00;
 export const NVME_REG_VS = 0x08;
 export const NVME_REG_CMBLOC = 0x38;
@@ -29,17 +31,13 @@ export function cmbSize(cmbsz: number): number {
 
 /**
  * CMBSZ and CMBLOC for a CMB of `size` bytes at `offset` in BAR `bar`: the
- * smallest size unit that expresses both in the 20-bit fields.
+ * smallest size unit that expresses both in the 20-bit fields (the topology
+ * parser has refused CMBs no unit fits).
  */
 export function encodeCmb(size: number, offset: number, bar: number, flags: string[]): { cmbsz: number; cmbloc: number } {
-  for (let szu = 0; szu <= 6; szu++) {
-    const unit = 2 ** (12 + 4 * szu);
-    if (size % unit !== 0 || offset % unit !== 0) continue;
-    const sz = size / unit;
-    const ofst = offset / unit;
-    if (sz > 0xfffff || ofst > 0xfffff) continue;
-    const f = flags.reduce((v, name) => v | (CMBSZ_FLAG_BITS[name] ?? 0), 0);
-    return { cmbsz: ((sz << 12) | (szu << 8) | f) >>> 0, cmbloc: ((ofst << 12) | bar) >>> 0 };
-  }
-  throw new Error(`a CMB of ${size} bytes at ${offset} cannot be expressed in CMBSZ/CMBLOC units`);
+  const szu = cmbSzuFor(size, offset);
+  if (szu === undefined) throw new Error(`a CMB of ${size} bytes at ${offset} cannot be expressed in CMBSZ/CMBLOC units`);
+  const unit = 2 ** (12 + 4 * szu);
+  const f = flags.reduce((v, name) => v | (CMBSZ_FLAG_BITS[name] ?? 0), 0);
+  return { cmbsz: (((size / unit) << 12) | (szu << 8) | f) >>> 0, cmbloc: (((offset / unit) << 12) | bar) >>> 0 };
 }

@@ -2,8 +2,8 @@
 // (pci_scan_child_bus/pci_scan_bridge order) unless the file fixes them,
 // resources, IRQs, IOMMU groups and config space, plus the boot log lines.
 
-import { ACS_BITS, type AcsBit, type EndpointSpec, type HostBridgeSpec, type NodeSpec, type PortSpec, type TopologySpec } from '../../config/spec.js';
-import { TopologyError } from '../../config/topology-error.js';
+import { ACS_BITS, type AcsBit, type EndpointSpec, type HostBridgeSpec, type NodeSpec, type PortSpec, type SpecPos, type TopologySpec } from '../../config/spec.js';
+import { topologyErrorAt } from '../../config/topology-error.js';
 import type { KernelLog } from '../klog.js';
 import { buildConfigSpace } from './config-space.js';
 import { PciHostBridge } from './host-bridge.js';
@@ -32,17 +32,17 @@ class Enumerator {
 
   constructor(private readonly spec: TopologySpec) {}
 
-  private claimBus(hb: PciHostBridge, bus: number, where: string, fixed: boolean): number {
-    if (bus > 255) throw new TopologyError(where, `bus conflict: no bus number left (enumeration reached ${bus}, the limit is 255)`);
+  private claimBus(hb: PciHostBridge, bus: number, at: SpecPos, fixed: boolean): number {
+    if (bus > 255) throw topologyErrorAt(at, `bus conflict: no bus number left (enumeration reached ${bus}, the limit is 255)`);
     const key = `${hb.domain}:${bus}`;
     const owner = this.usedBuses.get(key);
     if (owner !== undefined || (fixed && bus < this.nextBus)) {
-      throw new TopologyError(
-        where,
+      throw topologyErrorAt(
+        at,
         `bus conflict: bus ${hex2(bus)} in domain ${hb.domain.toString(16).padStart(4, '0')} is already taken${owner ? ` (by ${owner})` : ''}; depth-first enumeration has reached bus ${hex2(this.nextBus - 1)} here`,
       );
     }
-    this.usedBuses.set(key, where);
+    this.usedBuses.set(key, at.where);
     this.nextBus = bus + 1;
     return bus;
   }
@@ -51,13 +51,7 @@ class Enumerator {
     const bridges = this.spec.hostBridges.map((s, i) => this.hostBridge(s, i));
     const host = new PciHost(this.spec, bridges, this.devices);
     for (const [i, dev] of this.devices.entries()) dev.irq = FIRST_IRQ + i;
-    for (const hb of bridges) {
-      try {
-        assignResources(hb);
-      } catch (err) {
-        throw new TopologyError(this.spec.hostBridges[hb.index]!.where, (err as Error).message);
-      }
-    }
+    for (const hb of bridges) assignResources(hb, this.spec.hostBridges[hb.index]!.at);
     if (this.spec.iommu) assignIommuGroups(host);
     for (const dev of this.devices) {
       const siblings = dev.upstream ? dev.upstream.children : dev.hostBridge.rootBusDevices;
@@ -71,13 +65,10 @@ class Enumerator {
     const hb = new PciHostBridge(s.name, index, s.domain, s.bus, s.vendor, s.device, s.numaNode);
     this.nextBus = Math.max(this.nextBus, s.bus);
     if (index > 0 && s.bus < this.nextBus && this.spec.hostBridges[index - 1]!.domain === s.domain) {
-      throw new TopologyError(s.where, `bus conflict: root bus ${hex2(s.bus)} lies inside the bus range of host bridge ${this.spec.hostBridges[index - 1]!.name} (up to ${hex2(this.nextBus - 1)})`);
+      throw topologyErrorAt(s.busAt, `bus conflict: root bus ${hex2(s.bus)} lies inside the bus range of host bridge ${this.spec.hostBridges[index - 1]!.name} (up to ${hex2(this.nextBus - 1)})`);
     }
-    this.claimBus(hb, s.bus, s.where, false);
-    if (s.children.some((c) => c.slot.dev === 0 && c.slot.fn === 0)) {
-      const c = s.children.find((c) => c.slot.dev === 0 && c.slot.fn === 0)!;
-      throw new TopologyError(c.where, `duplicate BDF: slot 00.0 of root bus ${hex2(s.bus)} is the host bridge itself`);
-    }
+    // (slot 00.0 of a root bus is the host bridge's own: the parser has kept it free)
+    this.claimBus(hb, s.bus, s.busAt, false);
     const hbDev = new PciDev(
       s.name,
       'host_bridge',
@@ -107,12 +98,7 @@ class Enumerator {
   }
 
   private scanBus(hb: PciHostBridge, parent: PciDev | undefined, bus: number, nodes: NodeSpec[], list: PciDev[], numa: number): void {
-    // Functions > 0 are only found when function 0 of the slot exists.
-    for (const n of nodes) {
-      if (n.slot.fn !== 0 && !nodes.some((o) => o.slot.dev === n.slot.dev && o.slot.fn === 0)) {
-        throw new TopologyError(n.where, `function ${n.slot.fn} of slot ${hex2(n.slot.dev)} has no function 0, so enumeration would never find it`);
-      }
-    }
+    // (the parser has refused functions > 0 without function 0: the scan would never find them)
     const ordered = [...nodes].sort((a, b) => a.slot.dev * 8 + a.slot.fn - (b.slot.dev * 8 + b.slot.fn));
     for (const n of ordered) {
       if (n.kind === 'root_port') this.port(hb, parent, bus, n, 'root_port', list, numa);
@@ -149,7 +135,7 @@ class Enumerator {
       p.where,
     );
     this.add(dev, bus, list);
-    const secondary = this.claimBus(hb, p.bus ?? this.nextBus, p.where, p.bus !== undefined);
+    const secondary = this.claimBus(hb, p.bus ?? this.nextBus, p.busAt, p.bus !== undefined);
     if (downstreamPorts) {
       const ordered = [...downstreamPorts].sort((a, b) => a.slot.dev * 8 + a.slot.fn - (b.slot.dev * 8 + b.slot.fn));
       for (const dp of ordered) this.port(hb, dev, secondary, dp, 'switch_downstream', dev.children, numa);

@@ -3,6 +3,9 @@
 // non-prefetchable window is 32-bit), 64-bit prefetchable BARs above, and each
 // bridge window the 1 MiB-rounded span of what sits below it.
 
+import type { SpecPos } from '../../config/spec.js';
+import { formatSize } from '../../config/sizes.js';
+import { topologyErrorAt } from '../../config/topology-error.js';
 import type { PciDev } from './pci-dev.js';
 import type { PciHostBridge } from './host-bridge.js';
 
@@ -19,6 +22,9 @@ const alignDown = (v: number, a: number) => Math.floor(v / a) * a;
 interface Cursors {
   mem32: number;
   mem64: number;
+  /** first address past each aperture */
+  end32: number;
+  end64: number;
 }
 
 function placeBars(dev: PciDev, cur: Cursors): void {
@@ -26,6 +32,15 @@ function placeBars(dev: PciDev, cur: Cursors): void {
   for (const bar of [...dev.bars].sort((a, b) => b.size - a.size)) {
     const high = bar.is64 && bar.prefetch;
     const at = alignUp(high ? cur.mem64 : cur.mem32, bar.size);
+    // the BAR that does not fit is the one to name (its size key in the file)
+    if (at + bar.size > (high ? cur.end64 : cur.end32)) {
+      const pos = dev.endpoint?.bars.find((b) => b.index === bar.index)?.at ?? dev.endpoint?.at;
+      const problem = high
+        ? `BAR ${bar.index} (${formatSize(bar.size)}) does not fit: the 64-bit BARs of host bridge ${dev.hostBridge.name} need more than 4 TiB`
+        : `BAR ${bar.index} (${formatSize(bar.size)}) does not fit: the 32-bit BARs of host bridge ${dev.hostBridge.name} need more than ${MEM32_SPAN / MIB} MiB`;
+      if (pos) throw topologyErrorAt(pos, problem);
+      throw new Error(problem);
+    }
     bar.start = at;
     if (high) cur.mem64 = at + bar.size;
     else cur.mem32 = at + bar.size;
@@ -63,11 +78,14 @@ function assign(dev: PciDev, cur: Cursors): { low: { start: number; size: number
   return { low: dev.memWindow ? [dev.memWindow] : [], high: dev.prefWindow ? [dev.prefWindow] : [] };
 }
 
-export function assignResources(hb: PciHostBridge): void {
-  const cur: Cursors = { mem32: MEM32_BASE + hb.index * MEM32_SPAN, mem64: MEM64_SPAN * (hb.index + 1) };
-  hb.mem32 = { start: cur.mem32, end: cur.mem32 + MEM32_SPAN - 1 };
-  hb.mem64 = { start: cur.mem64, end: cur.mem64 + MEM64_SPAN - 1 };
+/** `at`: the host bridge in the file, named when bridge-window rounding (not one BAR) overflows an aperture. */
+export function assignResources(hb: PciHostBridge, at: SpecPos): void {
+  const mem32 = MEM32_BASE + hb.index * MEM32_SPAN;
+  const mem64 = MEM64_SPAN * (hb.index + 1);
+  const cur: Cursors = { mem32, mem64, end32: mem32 + MEM32_SPAN, end64: mem64 + MEM64_SPAN };
+  hb.mem32 = { start: mem32, end: cur.end32 - 1 };
+  hb.mem64 = { start: mem64, end: cur.end64 - 1 };
   for (const dev of hb.rootBusDevices) assign(dev, cur);
-  if (cur.mem32 > hb.mem32.end + 1) throw new Error(`host bridge ${hb.name}: 32-bit BARs need more than ${MEM32_SPAN / MIB} MiB`);
-  if (cur.mem64 > hb.mem64.end + 1) throw new Error(`host bridge ${hb.name}: 64-bit BARs need more than 4 TiB`);
+  if (cur.mem32 > cur.end32) throw topologyErrorAt(at, `the 32-bit BARs and bridge windows of host bridge ${hb.name} need more than ${MEM32_SPAN / MIB} MiB`);
+  if (cur.mem64 > cur.end64) throw topologyErrorAt(at, `the 64-bit BARs and bridge windows of host bridge ${hb.name} need more than 4 TiB`);
 }

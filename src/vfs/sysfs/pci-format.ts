@@ -1,6 +1,7 @@
 // Text of the standard PCI attributes, in the kernel's exact formats
 // (drivers/pci/pci-sysfs.c, kernel-facts §1.5).
 
+import type { CpuRange } from '../../config/spec.js';
 import type { PciDev } from '../../model/pci/index.js';
 import { IORESOURCE_MEM, IORESOURCE_MEM_64, IORESOURCE_PREFETCH, IORESOURCE_SIZEALIGN } from '../../model/pci/index.js';
 
@@ -62,36 +63,37 @@ export function ueventText(dev: PciDev): string {
   return lines.join('\n') + '\n';
 }
 
-/** Expands a cpulist ("0-3,8") into CPU numbers. */
-export function parseCpulist(list: string): number[] {
-  const cpus: number[] = [];
-  for (const part of list.split(',').filter(Boolean)) {
-    const [a, b] = part.split('-').map(Number);
-    for (let c = a!; c <= (b ?? a!); c++) cpus.push(c);
-  }
-  return cpus;
-}
+// CPU sets are ranges (validated below NR_CPUS by the topology parser): a mask
+// is built word by word, never from one entry or one digit per possible CPU.
 
 // kernel: bitmap_print_to_pagebuf() with "%*pb": 32-bit groups, comma separated, width nr_cpu_ids
-export function cpumaskText(cpus: number[], nrCpuIds: number): string {
-  const digits = Math.ceil(nrCpuIds / 4);
-  let bits = 0n;
-  for (const c of cpus) bits |= 1n << BigInt(c);
-  const raw = bits.toString(16).padStart(digits, '0');
+export function cpumaskText(ranges: CpuRange[], nrCpuIds: number): string {
+  const words = Math.max(1, Math.ceil(nrCpuIds / 32));
   const groups: string[] = [];
-  for (let end = raw.length; end > 0; end -= 8) groups.unshift(raw.slice(Math.max(0, end - 8), end));
+  for (let w = words - 1; w >= 0; w--) {
+    const lo = w * 32;
+    let bits = 0;
+    for (const [a, b] of ranges) for (let c = Math.max(a, lo); c <= Math.min(b, lo + 31); c++) bits |= 1 << (c - lo);
+    const width = w === words - 1 ? Math.ceil((nrCpuIds - lo) / 4) : 8;
+    groups.push((bits >>> 0).toString(16).padStart(width, '0'));
+  }
   return groups.join(',') + '\n';
 }
 
-export function cpulistText(cpus: number[]): string {
-  const parts: string[] = [];
-  for (let i = 0; i < cpus.length; ) {
-    let j = i;
-    while (j + 1 < cpus.length && cpus[j + 1] === cpus[j]! + 1) j++;
-    parts.push(i === j ? `${cpus[i]}` : `${cpus[i]}-${cpus[j]}`);
-    i = j + 1;
+// kernel: bitmap_print_list_to_buf() ("%*pbl")
+export function cpulistText(ranges: CpuRange[]): string {
+  return ranges.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',') + '\n';
+}
+
+/** The union of disjoint CPU range lists, ascending, touching ranges merged. */
+export function mergeCpuRanges(lists: CpuRange[][]): CpuRange[] {
+  const out: CpuRange[] = [];
+  for (const [a, b] of lists.flat().sort((x, y) => x[0] - y[0])) {
+    const last = out[out.length - 1];
+    if (last && a <= last[1] + 1) last[1] = Math.max(last[1], b);
+    else out.push([a, b]);
   }
-  return parts.join(',') + '\n';
+  return out;
 }
 
 export { hex };

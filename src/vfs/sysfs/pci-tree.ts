@@ -1,6 +1,7 @@
 // The PCI part of sysfs: /sys/devices/pciDDDD:BB/… nested like a real kernel,
 // /sys/bus/pci/devices links, /sys/bus/pci/drivers, /sys/kernel/iommu_groups.
 
+import type { CpuRange } from '../../config/spec.js';
 import { kernelError } from '../../errno.js';
 import type { KernelLog } from '../../model/klog.js';
 import {
@@ -19,7 +20,7 @@ import type { DriverCore } from '../../model/drivers/index.js';
 import { pathOf, relativeTarget, type InodeTable } from '../tree.js';
 import { kstrtobool, kstrtoint, kstrtoul } from './kstrto.js';
 import { sliceAt } from '../command-file.js';
-import { cpulistText, cpumaskText, modaliasText, parseCpulist, resourceText, ueventText } from './pci-format.js';
+import { cpulistText, cpumaskText, mergeCpuRanges, modaliasText, resourceText, ueventText } from './pci-format.js';
 
 export interface PciSysfsContext {
   table: InodeTable;
@@ -37,12 +38,12 @@ const UNPRIVILEGED_CONFIG_BYTES = 64;
 /** The /sys/devices directory of each function, filled by buildPciSysfs. */
 export type PciDirs = Map<PciDev, DirNode>;
 
-function numaCpus(ctx: PciSysfsContext, node: number): { cpus: number[]; nr: number } {
-  const all = ctx.host.spec.numa.flatMap((n) => parseCpulist(n.cpus));
-  const nr = Math.max(...all) + 1;
+function numaCpus(ctx: PciSysfsContext, node: number): { cpus: CpuRange[]; nr: number } {
+  const all = mergeCpuRanges(ctx.host.spec.numa.map((n) => n.ranges));
+  const nr = all[all.length - 1]![1] + 1;
   const entry = ctx.host.spec.numa.find((n) => n.node === node);
   // An unknown node means "all online CPUs", as cpumask_of_pcibus gives for NUMA_NO_NODE.
-  return { cpus: entry ? parseCpulist(entry.cpus) : [...all].sort((a, b) => a - b), nr };
+  return { cpus: entry ? entry.ranges : all, nr };
 }
 
 function addDeviceAttrs(ctx: PciSysfsContext, dir: DirNode, dev: PciDev): void {
