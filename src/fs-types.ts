@@ -125,6 +125,8 @@ export interface FuseFilesystem {
   ioctl(nodeid: number, handle: unknown, req: IoctlRequest, caller: Caller): MaybePromise<IoctlResult>;
   /** After a READ served by the main thread: a backing the data path may use from now on. */
   lateBacking?(handle: unknown): DirectBacking | undefined;
+  /** The node's path in the tree, for log lines about it (undefined when the node is gone). */
+  describe?(nodeid: number): string | undefined;
   /** Called once by the session before the first request. */
   bindSession?(hooks: SessionHooks): void;
 }

@@ -2,17 +2,17 @@
 // (--foreground) or in the background and return once the tree is served.
 
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadTopology } from '../config/parse-topology.js';
-import { TopologyError } from '../config/topology-error.js';
 import { PROFILES, type Profile } from '../config/spec.js';
 import { runDaemon } from '../daemon/daemon.js';
 import { createLogger, LOG_LEVELS } from '../daemon/logger.js';
-import { isAlive, readRecord } from '../daemon/registry.js';
+import { daemonAlive, readRecord } from '../daemon/registry.js';
+import { defaultStateDir, LOG_NAME, openDaemonLog, prepareStateDir } from '../daemon/state-dir.js';
 import { findMount, isStaleMount } from '../fuse/mount.js';
-import { parse } from './args.js';
+import { UnsafePathError } from '../memory/safe-file.js';
+import { modelOrExit, parse } from './args.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 
 export const MOUNT_USAGE = `usage: p2pemu mount MOUNTPOINT [--topology FILE] [--state DIR] [--profile NAME] [--foreground] [--log-level LEVEL] [--readers N]
@@ -23,8 +23,10 @@ background. Needs root.
 
   --topology FILE   topology YAML (default: the embedded default topology;
                     see it with: p2pemu topo --dump-default)
-  --state DIR       where the daemon keeps its log and persistent data
-                    (default: /var/lib/p2pemu/<mountpoint path>)
+  --state DIR       where the daemon keeps its log and the NVMe namespace
+                    images (default: /var/lib/p2pemu/<mountpoint, %-encoded>);
+                    it must be root's and writable by root alone, else the
+                    mount is refused (exit 2); symlinks in it are never followed
   --profile NAME    kernel behaviour: mainline (default), userspace-p2pdma-rfc
                     (the RFC series: mmap of MNT/dev/nvmeX allocates from the CMB)
                     or hmm-allow-p2p (HMM_PFN_ALLOW_P2P for device-private pages);
@@ -43,10 +45,6 @@ const options = {
   'ready-fd': { type: 'string' }, // internal: the background parent's pipe
 } as const;
 
-export function defaultStateDir(mountpoint: string): string {
-  return join('/var/lib/p2pemu', resolve(mountpoint).replace(/\//g, '_'));
-}
-
 /** Refuses mount points that cannot take a new mount, with the fix in the message. */
 export function checkMountpoint(mountpoint: string): void {
   const abs = resolve(mountpoint);
@@ -58,7 +56,7 @@ export function checkMountpoint(mountpoint: string): void {
   const existing = findMount(abs);
   if (existing && existing.fstype.startsWith('fuse.p2pemu')) {
     const rec = readRecord(abs);
-    throw new CliError(`${abs} is already a p2pemu mount${rec && isAlive(rec.pid) ? ` (daemon pid ${rec.pid})` : ''}; unmount it first: p2pemu unmount ${abs}`);
+    throw new CliError(`${abs} is already a p2pemu mount${rec && daemonAlive(rec) ? ` (daemon pid ${rec.daemon.pid})` : ''}; unmount it first: p2pemu unmount ${abs}`);
   }
   let st;
   try {
@@ -81,14 +79,9 @@ export async function mountCommand(argv: string[]): Promise<number> {
   const readers = values.readers === undefined ? 4 : Number(values.readers);
   if (!Number.isInteger(readers) || readers < 1 || readers > 64) throw new CliError('--readers must be an integer from 1 to 64', EXIT_USAGE);
 
-  // Bad topology: one line, exit 2, and nothing created or mounted.
-  let spec;
-  try {
-    spec = loadTopology(values.topology === undefined ? undefined : resolve(values.topology));
-  } catch (err) {
-    if (err instanceof TopologyError) throw new CliError(err.message, EXIT_USAGE);
-    throw err;
-  }
+  // Bad topology: one line, exit 2, and nothing created or mounted. Booting the
+  // model here finds what only enumeration and probing can (bus conflicts, BAR space).
+  const spec = modelOrExit(values.topology === undefined ? undefined : resolve(values.topology)).pci.spec;
   if (values.profile !== undefined) {
     if (!(PROFILES as readonly string[]).includes(values.profile)) throw new CliError(`--profile must be one of: ${PROFILES.join(', ')}`, EXIT_USAGE);
     spec.profile = values.profile as Profile;
@@ -96,27 +89,48 @@ export async function mountCommand(argv: string[]): Promise<number> {
   const mountpoint = resolve(positionals[0]!);
   if (values['ready-fd'] === undefined) checkMountpoint(mountpoint);
   if (process.getuid?.() !== 0) throw new CliError('mount needs root (it mounts a FUSE filesystem with mount -t fuse)');
-  const stateDir = resolve(values.state ?? defaultStateDir(mountpoint));
+  // An unsafe or unusable state dir: one line, exit 2, nothing created in it.
+  const stateDir = stateDirOrExit(values.state ?? defaultStateDir(mountpoint));
 
   if (values.foreground) {
-    mkdirSync(stateDir, { recursive: true });
     const readyFd = values['ready-fd'] === undefined ? undefined : Number(values['ready-fd']);
-    const logFile = readyFd === undefined ? undefined : join(stateDir, 'daemon.log');
-    const log = createLogger(level, logFile === undefined ? undefined : openSync(logFile, 'a'));
-    const code = await runDaemon({ mountpoint, spec, stateDir, logFile, readers, log, readyFd });
+    const logFile = readyFd === undefined ? undefined : join(stateDir, LOG_NAME);
+    const log = createLogger(level, logFile === undefined ? undefined : stateFileOrExit(() => openDaemonLog(stateDir)));
+    let code: number;
+    try {
+      code = await runDaemon({ mountpoint, spec, stateDir, logFile, readers, log, readyFd });
+    } catch (err) {
+      throw new CliError(`mount ${mountpoint} failed: ${(err as Error).message}`, err instanceof UnsafePathError ? EXIT_USAGE : 1);
+    }
     // Workers blocked on /dev/fuse are gone after unmount; exit does not wait for stragglers.
     process.exit(code);
   }
-  return mountInBackground(argv, mountpoint, stateDir);
+  const daemonArgs = [mountpoint, '--state', stateDir, '--log-level', level, '--readers', String(readers)];
+  if (values.topology !== undefined) daemonArgs.push('--topology', resolve(values.topology));
+  if (values.profile !== undefined) daemonArgs.push('--profile', values.profile);
+  return mountInBackground(daemonArgs, mountpoint, stateDir);
 }
 
-async function mountInBackground(argv: string[], mountpoint: string, stateDir: string): Promise<number> {
-  mkdirSync(stateDir, { recursive: true });
-  const logFile = join(stateDir, 'daemon.log');
+function stateFileOrExit<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof UnsafePathError) throw new CliError(err.message, EXIT_USAGE);
+    throw err;
+  }
+}
+
+function stateDirOrExit(dir: string): string {
+  return stateFileOrExit(() => prepareStateDir(resolve(dir)));
+}
+
+async function mountInBackground(daemonArgs: string[], mountpoint: string, stateDir: string): Promise<number> {
+  const logFile = join(stateDir, LOG_NAME);
   const cli = fileURLToPath(new URL('../../bin/p2pemu.js', import.meta.url));
   // The daemon's own stdout/stderr go to its log too, so a crash leaves a trace.
-  const logFd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [cli, 'mount', ...argv, '--foreground', '--ready-fd', '3', '--state', stateDir], {
+  const logFd = stateFileOrExit(() => openDaemonLog(stateDir));
+  // resolved arguments only: the daemon's command line names its mount point (daemon-identity.ts)
+  const child = spawn(process.execPath, [cli, 'mount', ...daemonArgs, '--foreground', '--ready-fd', '3'], {
     detached: true,
     stdio: ['ignore', logFd, logFd, 'pipe'],
   });
@@ -136,6 +150,7 @@ async function mountInBackground(argv: string[], mountpoint: string, stateDir: s
     console.log(`p2pemu: mounted at ${mountpoint} (daemon pid ${child.pid}, log ${logFile})`);
     return 0;
   }
+  if (answer.startsWith('bad-input ')) throw new CliError(`mount ${mountpoint} refused: ${answer.slice(10)}`, EXIT_USAGE);
   let tail = '';
   try {
     tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-3).join('\n');

@@ -1,5 +1,6 @@
 // The daemon: builds the emulated host, mounts it, serves until SIGINT/SIGTERM
-// or until the mount goes away, then unmounts and removes its shared memory.
+// or until the mount goes away (p2pemu unmount unmounts it from outside),
+// then unmounts and releases its shared memory.
 
 import { writeSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -7,13 +8,13 @@ import type { Logger } from 'pino';
 import type { TopologySpec } from '../config/spec.js';
 import { FuseSession } from '../fuse/session.js';
 import { mountDevice } from '../fuse/mount.js';
-import { removeStaleBarDirs } from '../memory/bar-store.js';
+import { UnsafePathError } from '../memory/safe-file.js';
 import { formatDmesg } from '../model/klog.js';
+import { ownIdentity } from './daemon-identity.js';
 import { buildEmulatedHost, type EmulatedHost } from './emulated-host.js';
 import { removeRecord, writeRecord } from './registry.js';
 
 export const FSNAME = 'p2pemu';
-export const SHM_DIR = '/dev/shm';
 
 export interface DaemonOptions {
   mountpoint: string;
@@ -46,6 +47,18 @@ function connectCaches(host: EmulatedHost, session: FuseSession, mountpoint: str
   };
 }
 
+/**
+ * MNT/sys/kernel/debug/p2pemu/handler_errors: requests a daemon bug answered
+ * with EIO (`status` shows the total): "total N", then "COUNT OP PATH: MESSAGE" per kind.
+ */
+function addHandlerErrorsFile(host: EmulatedHost, session: FuseSession): void {
+  const dir = host.table.dirs(host.table.root, 'sys/kernel/debug/p2pemu');
+  host.table.text(dir, 'handler_errors', 0o444, () => {
+    const { total, bugs } = session.handlerBugs;
+    return [`total ${total}`, ...bugs.map((b) => `${b.count} ${b.op} ${b.path}: ${b.message}`)].join('\n') + '\n';
+  });
+}
+
 export interface RunningDaemon {
   host: EmulatedHost;
   session: FuseSession;
@@ -64,14 +77,13 @@ function tellParent(fd: number | undefined, line: string): void {
 export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const log = opts.log;
   const mountpoint = resolve(opts.mountpoint);
-  removeStaleBarDirs(SHM_DIR);
-  const barDir = `${SHM_DIR}/p2pemu-${process.pid}`;
-  const host = buildEmulatedHost(opts.spec, barDir, opts.stateDir);
+  const host = buildEmulatedHost(opts.spec, opts.stateDir);
   const klogLog = log.child({ subsys: 'kernel' });
   for (const r of host.klog.all()) klogLog.debug(formatDmesg(r).trimEnd());
   host.klog.onRecord((r) => klogLog.info(formatDmesg(r).trimEnd()));
 
   const session = new FuseSession(host.vfs, { mountpoint, fsname: FSNAME, readers: opts.readers, log });
+  addHandlerErrorsFile(host, session);
   try {
     await session.mount();
   } catch (err) {
@@ -79,12 +91,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     throw err;
   }
   connectCaches(host, session, mountpoint, log);
+  const me = ownIdentity();
   writeRecord({
-    pid: process.pid,
+    daemon: me,
     mountpoint,
     topology: opts.spec.file,
     stateDir: opts.stateDir,
-    barDir,
     logFile: opts.logFile,
     started: new Date().toISOString(),
   });
@@ -94,7 +106,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const cleanup = () => {
     host.namespaces.close();
     host.bars.destroy();
-    removeRecord(mountpoint, process.pid);
+    removeRecord(mountpoint, me);
   };
   const stop = () =>
     (stopping ??= (async () => {
@@ -104,7 +116,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     })());
   session.onLost = (reason) => {
     if (stopping) return;
-    log.warn({ mountpoint, reason }, 'mount went away');
+    // the usual end: p2pemu unmount (or umount) unmounted us from outside
+    log.info({ mountpoint, reason }, 'mount went away');
     stopping = Promise.resolve().then(cleanup);
   };
   return { host, session, stop };
@@ -129,8 +142,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   } catch (err) {
     const msg = (err as Error).message;
     opts.log.error({ err }, 'mount failed');
-    tellParent(opts.readyFd, `error ${msg}`);
-    return 1;
+    // an unsafe or unusable file in the state dir is bad input (exit 2), anything else a failure
+    const badInput = err instanceof UnsafePathError;
+    if (opts.readyFd === undefined) throw err;
+    tellParent(opts.readyFd, `${badInput ? 'bad-input' : 'error'} ${msg}`);
+    return badInput ? 2 : 1;
   }
   tellParent(opts.readyFd, 'ready');
   const running = d;

@@ -1,6 +1,6 @@
 // Everything one mount serves, built from a topology: the PCI model, the
 // P2PDMA subsystem with its providers probed, the kernel log, BAR backing
-// files and the synthetic tree over them, wired so that model events (bind,
+// memory and the synthetic tree over them, wired so that model events (bind,
 // unbind, removal) show in the tree.
 
 import type { TopologySpec } from '../config/spec.js';
@@ -51,9 +51,9 @@ export interface EmulatedHost {
   namespaces: NamespaceStore;
 }
 
-export function buildEmulatedHost(spec: TopologySpec, barDir: string, stateDir: string): EmulatedHost {
+export function buildEmulatedHost(spec: TopologySpec, stateDir: string): EmulatedHost {
   const { klog, pci, p2pdma, drivers } = bootHostModel(spec);
-  const bars = new BarStore(barDir);
+  const bars = new BarStore();
   const barView = new BarView(bars);
   const table = new InodeTable();
   const vfs = new Vfs(table);

@@ -97,6 +97,16 @@ export async function unmountFuse(mountpoint: string, lazy = false): Promise<voi
 }
 
 /**
+ * A plain unmount that never falls back to a lazy one: 'ok', 'busy' (EBUSY:
+ * files under it are in use), or umount's own message for anything else.
+ */
+export async function unmountStrict(mountpoint: string): Promise<'ok' | 'busy' | string> {
+  const r = await run('umount', [mountpoint]);
+  if (r.code === 0) return 'ok';
+  return /busy/i.test(r.stderr) ? 'busy' : r.stderr || `umount exited ${r.code}`;
+}
+
+/**
  * Ends every request still waiting on a dead daemon's connection (fusectl
  * "abort"), so processes stuck in them get ECONNABORTED instead of hanging.
  * The connection id is the minor number of the mount's device.

@@ -1,7 +1,7 @@
 // Handlers, one per opcode, named do<Op>. Each ends in exactly one reply (or
 // none, for FORGET, BATCH_FORGET, INTERRUPT and NOTIFY_REPLY).
 
-import { errnoOf, ERRNO } from '../errno.js';
+import { ERRNO } from '../errno.js';
 import {
   decodeInitIn,
   encodeAttrOut,
@@ -41,13 +41,22 @@ function answer<T>(s: FuseSessionCore, r: FuseRequest, fn: () => T | Promise<T>,
   try {
     result = fn();
   } catch (err) {
-    s.replyError(r, errnoOf(err), err);
+    s.replyThrown(r, err);
     return;
   }
   if (result instanceof Promise) {
     result.then(
-      (v) => s.reply(r, encode(v)),
-      (err) => s.replyError(r, errnoOf(err), err),
+      (v) => {
+        let payload: Buffer | undefined;
+        try {
+          payload = encode(v);
+        } catch (err) {
+          s.replyThrown(r, err);
+          return;
+        }
+        s.reply(r, payload);
+      },
+      (err) => s.replyThrown(r, err),
     );
   } else {
     s.reply(r, encode(result));

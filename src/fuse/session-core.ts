@@ -3,7 +3,7 @@
 // writes replies through a sink, so unit tests can run it without /dev/fuse.
 
 import type { Logger } from 'pino';
-import { ERRNO } from '../errno.js';
+import { ERRNO, errnoOf, KernelError } from '../errno.js';
 import { encodeError, encodeReply } from './codec.js';
 import { HandleTable } from './handle-table.js';
 import { OPS } from './ops-table.js';
@@ -13,6 +13,24 @@ import type { FuseFilesystem } from './types.js';
 
 export type ReplySink = (buf: Buffer) => void;
 
+/** One kind of handler bug: what failed where, and how often. */
+export interface HandlerBug {
+  op: string;
+  path: string;
+  message: string;
+  count: number;
+}
+
+/**
+ * A thrown value that is no kernel decision: neither a KernelError nor an
+ * error carrying an errno code (a TypeError, a failed assert, a bad argument).
+ */
+export function isHandlerBug(err: unknown): boolean {
+  if (err instanceof KernelError) return false;
+  const code = (err as { code?: unknown } | null)?.code;
+  return !(typeof code === 'string' && code in ERRNO);
+}
+
 export class FuseSessionCore {
   negotiated: { minor: number; flags: number } | undefined;
   readonly handles: HandleTable;
@@ -20,6 +38,9 @@ export class FuseSessionCore {
   private onInit: (() => void)[] = [];
   private readonly retrieves = new Map<number, (offset: number, data: Buffer) => void>();
   private debug: boolean;
+  /** handler bugs answered EIO, by op, path and message; each is logged at error level the first time */
+  readonly bugs = new Map<string, HandlerBug>();
+  bugCount = 0;
 
   constructor(
     readonly fs: FuseFilesystem,
@@ -52,14 +73,43 @@ export class FuseSessionCore {
     try {
       op.handler(this, r);
     } catch (err) {
-      // A handler bug, not a kernel decision: answer EIO and say so.
-      this.log.error({ err, op: op.name }, 'handler failed');
+      this.handlerFailed(op.name, r.nodeid, err);
       this.replyError(r, ERRNO.EIO);
     }
   }
 
+  /**
+   * A bug in a handler (or in the data path of a reader thread): the caller
+   * gets EIO; the bug is counted, and logged at error level with op and path
+   * the first time it is seen, so a loop over a broken file does not flood the log.
+   */
+  handlerFailed(op: string, nodeid: number, err: unknown, name?: string): void {
+    let path = this.fs.describe?.(nodeid) ?? `node ${nodeid}`;
+    if (name !== undefined) path = `${path.replace(/\/$/, '')}/${name}`;
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    const key = `${op} ${path} ${message}`;
+    this.bugCount++;
+    const seen = this.bugs.get(key);
+    if (seen) {
+      seen.count++;
+      return;
+    }
+    this.bugs.set(key, { op, path, message, count: 1 });
+    this.log.error({ err, op, path }, 'handler failed: answered EIO');
+  }
+
   reply(r: FuseRequest, payload: Buffer | undefined): void {
     this.sink(encodeReply(r.buf, payload));
+  }
+
+  /** Answers with the errno of what a handler threw; a handler bug is also counted and logged (handlerFailed). */
+  replyThrown(r: FuseRequest, err: unknown): void {
+    if (isHandlerBug(err)) {
+      this.handlerFailed(OPCODE_NAMES[r.opcode] ?? String(r.opcode), r.nodeid, err, r.opcode === Opcode.LOOKUP ? r.name() : undefined);
+      this.replyError(r, ERRNO.EIO);
+    } else {
+      this.replyError(r, errnoOf(err), err);
+    }
   }
 
   replyError(r: FuseRequest, errno: number, cause?: unknown): void {

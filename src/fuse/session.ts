@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { encodeInvalEntry, encodeInvalInode, encodeRetrieve, encodeStore } from './notify.js';
 import { mountFuse, openFuseDevice, tuneBdi, unmountFuse, type BdiTuning } from './mount.js';
-import { FuseSessionCore } from './session-core.js';
+import { FuseSessionCore, type HandlerBug } from './session-core.js';
 import { NO_REPLY } from './ops-table.js';
 import type { FuseFilesystem } from './types.js';
 
@@ -75,8 +75,9 @@ export class FuseSession {
           workerData: { fd, tables: this.core.handles.buffers, inflight: inflight.buffer },
         });
         let finished = false;
-        w.on('message', (msg: Uint8Array | { type: 'exit'; code: string }) => {
+        w.on('message', (msg: Uint8Array | { type: 'exit'; code: string } | { type: 'failed'; op: string; nodeid: number; message: string }) => {
           if (msg instanceof Uint8Array) this.core.dispatch(Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength));
+          else if (msg.type === 'failed') this.core.handlerFailed(msg.op, msg.nodeid, new Error(msg.message));
           else {
             finished = true;
             log.debug({ reader: i, code: msg.code }, 'reader finished');
@@ -143,6 +144,11 @@ export class FuseSession {
       this.opts.log.warn('readers still blocked on /dev/fuse 5 s after unmount; terminating them');
       await this.terminateWorkers();
     }
+  }
+
+  /** Handler bugs answered EIO so far: the total and each distinct one (op, path, message) with its count. */
+  get handlerBugs(): { total: number; bugs: HandlerBug[] } {
+    return { total: this.core.bugCount, bugs: [...this.core.bugs.values()] };
   }
 
   /** Resolves when the connection is gone (after unmount, or when the kernel aborts it). */

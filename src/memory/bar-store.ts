@@ -1,17 +1,40 @@
-// Real shared memory behind every BAR: one sparse file per BAR on tmpfs, so
-// processes (through the mount) and the daemon see the same bytes. A 32 GiB
-// BAR costs nothing until it is written.
+// Real shared memory behind every BAR: one anonymous memory file (memfd) per
+// BAR, so processes (through the mount) and the daemon see the same bytes. A
+// 32 GiB BAR costs nothing until it is written. A memfd has no name in any
+// directory: no other user can predict, pre-create, replace or read it (see
+// native-notes/security.md); it is gone when the daemon closes it or dies.
+// Worker threads share the daemon's fd table, so they map the same fds.
 
-import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { isAlive } from '../proc.js';
+import { closeSync, ftruncateSync } from 'node:fs';
+import koffi from 'koffi';
 
 export interface BarBacking {
-  /** unique per backing file for the life of the daemon */
+  /** unique per backing for the life of the daemon */
   id: number;
-  path: string;
+  /** shown in /proc/<daemon pid>/fd as memfd:<name> */
+  name: string;
   fd: number;
   size: number;
+}
+
+const MFD_CLOEXEC = 0x1;
+/** kernels ≥ 6.3 with vm.memfd_noexec = 2 refuse a memfd without it; older kernels refuse the flag (EINVAL) */
+const MFD_NOEXEC_SEAL = 0x8;
+const EINVAL = 22;
+
+let memfdCreate: ((name: string, flags: number) => number) | undefined;
+let noexecKnown = true;
+
+/** An empty anonymous memory file, closed on exec (mount(8) and umount(8) never inherit it). */
+export function createMemfd(name: string): number {
+  memfdCreate ??= koffi.load('libc.so.6').func('int memfd_create(const char *name, unsigned int flags)');
+  let fd = noexecKnown ? memfdCreate(name, MFD_CLOEXEC | MFD_NOEXEC_SEAL) : -1;
+  if (fd < 0 && (!noexecKnown || koffi.errno() === EINVAL)) {
+    noexecKnown = false;
+    fd = memfdCreate(name, MFD_CLOEXEC);
+  }
+  if (fd < 0) throw new Error(`memfd_create(${name}) failed: errno ${koffi.errno()}`);
+  return fd;
 }
 
 let nextBackingId = 1;
@@ -19,20 +42,15 @@ let nextBackingId = 1;
 export class BarStore {
   private readonly files = new Map<string, BarBacking>();
 
-  constructor(readonly dir: string) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-  }
-
   /** The backing of one BAR, created (empty, sparse) on first use. */
   get(bdf: string, bar: number, size: number): BarBacking {
-    const key = `${bdf}-bar${bar}`;
-    let b = this.files.get(key);
+    const name = `p2pemu:${bdf}-bar${bar}`;
+    let b = this.files.get(name);
     if (!b) {
-      const path = join(this.dir, key);
-      const fd = openSync(path, 'w+', 0o600);
+      const fd = createMemfd(name);
       ftruncateSync(fd, size);
-      b = { id: nextBackingId++, path, fd, size };
-      this.files.set(key, b);
+      b = { id: nextBackingId++, name, fd, size };
+      this.files.set(name, b);
     }
     return b;
   }
@@ -41,7 +59,7 @@ export class BarStore {
     return [...this.files.values()];
   }
 
-  /** Closes and deletes every backing file and the directory. */
+  /** Closes every backing; the memory goes back once no mapping holds it. */
   destroy(): void {
     for (const b of this.files.values()) {
       try {
@@ -51,21 +69,5 @@ export class BarStore {
       }
     }
     this.files.clear();
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-/** Removes BAR directories left by daemons that no longer run (p2pemu-<pid>). */
-export function removeStaleBarDirs(parent: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(parent);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = /^p2pemu-(\d+)$/.exec(name);
-    if (!m) continue;
-    if (!isAlive(Number(m[1]))) rmSync(join(parent, name), { recursive: true, force: true });
   }
 }

@@ -2,10 +2,13 @@
 // kept across remounts. Writes are pwrite()s to these files before the reply,
 // so a daemon killed with -9 loses nothing it acknowledged (the host's page
 // cache still holds it); fsync of a namespace is fdatasync of its file.
+// The directory is root's alone and files are opened without following
+// symlinks (safe-file.ts): a planted link never becomes a namespace.
 
-import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { kernelError } from '../errno.js';
+import { ensureRootOnlyDir, openRegular } from './safe-file.js';
 
 let nextId = 1_000_000; // apart from BAR backing ids
 
@@ -16,16 +19,27 @@ export interface NamespaceBacking {
   size: number;
 }
 
+const { O_RDWR, O_CREAT, O_EXCL } = constants;
+
 export class NamespaceStore {
   private readonly files: NamespaceBacking[] = [];
+  private checked = false;
 
   constructor(readonly dir: string) {}
 
   open(key: string, size: number): NamespaceBacking {
-    mkdirSync(this.dir, { recursive: true });
+    if (!this.checked) ensureRootOnlyDir(this.dir, 0o700);
+    this.checked = true;
     const path = join(this.dir, `${key}.img`);
-    const fresh = !existsSync(path);
-    const fd = openSync(path, fresh ? 'w+' : 'r+', 0o600);
+    let fd: number;
+    let fresh = true;
+    try {
+      fd = openRegular(path, O_RDWR | O_CREAT | O_EXCL);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') throw err;
+      fd = openRegular(path, O_RDWR);
+      fresh = false;
+    }
     const have = fstatSync(fd).size;
     if (fresh) ftruncateSync(fd, size);
     else if (have !== size) {

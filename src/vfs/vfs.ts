@@ -17,7 +17,7 @@ import type {
 } from '../fs-types.js';
 import type { Caller } from './caller.js';
 import { S_IFDIR, S_IFLNK, S_IFREG, type DeviceFile, type DirNode, type VNode } from './node.js';
-import type { InodeTable } from './tree.js';
+import { pathOf, type InodeTable } from './tree.js';
 import { sliceAt } from './command-file.js';
 
 const O_ACCMODE = 3;
@@ -54,6 +54,11 @@ export class Vfs implements FuseFilesystem {
 
   bindSession(hooks: SessionHooks): void {
     this.session = hooks;
+  }
+
+  describe(nodeid: number): string | undefined {
+    const n = this.table.get(nodeid);
+    return n ? pathOf(n) : undefined;
   }
 
   /** O_DIRECT on checkDirect backings reaches the tree (on) or stays in the data path (off). */
