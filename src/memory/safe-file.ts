@@ -112,7 +112,7 @@ export function checkRootOnlyDir(dir: string): { real: string; missing?: string 
     if (st.uid !== 0) throw new UnsafePathError(`${dir}: ${next} is owned by uid ${st.uid}; p2pemu uses only directories that root alone can change`);
     const last = todo.length === 0;
     if (last ? (st.mode & 0o022) !== 0 : openToOthers(st)) {
-      throw new UnsafePathError(`${dir}: ${next} is writable by ${st.mode & 0o020 ? 'its group' : 'every user'}; p2pemu uses only directories that root alone can change`);
+      throw new UnsafePathError(`${dir}: ${next} is writable by ${st.mode & 0o002 ? 'every user' : 'its group'}; p2pemu uses only directories that root alone can change`);
     }
     cur = next;
   }

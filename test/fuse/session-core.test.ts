@@ -134,3 +134,53 @@ describe('dispatcher', () => {
     expect(out.length).toBe(3);
   });
 });
+
+// Issue 9: an exception inside a handler was answered EIO and logged only at debug level.
+describe('handler bugs', () => {
+  function buggySession() {
+    const out: Buffer[] = [];
+    const logs: { level: number; msg: string; op?: string; path?: string }[] = [];
+    const fs: FuseFilesystem = {
+      ...fakeFs({}),
+      getattr: () => {
+        throw new TypeError("Cannot read properties of undefined (reading 'size')");
+      },
+      read: async () => {
+        throw new RangeError('offset out of range');
+      },
+      describe: (nodeid) => (nodeid === 2 ? '/sys/bus/pci/devices/0000:03:00.0/vendor' : undefined),
+    };
+    const log = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+    const core = new FuseSessionCore(fs, (b) => out.push(b), log);
+    core.dispatch(req(Opcode.INIT, 1, initBody()));
+    return { core, out, errors: () => logs.filter((l) => l.level >= 50) };
+  }
+
+  test('a bug is answered EIO, logged at error level with op and path once, and every occurrence counted', () => {
+    const { core, out, errors } = buggySession();
+    for (let i = 0; i < 3; i++) core.dispatch(req(Opcode.GETATTR, 10 + i, Buffer.alloc(16), 2));
+    expect(out.slice(1).map(errorOf)).toEqual([5, 5, 5]);
+    expect(errors()).toEqual([expect.objectContaining({ op: 'GETATTR', path: '/sys/bus/pci/devices/0000:03:00.0/vendor', msg: 'handler failed: answered EIO' })]);
+    expect(core.bugCount).toBe(3);
+    expect([...core.bugs.values()]).toEqual([
+      { op: 'GETATTR', path: '/sys/bus/pci/devices/0000:03:00.0/vendor', message: "TypeError: Cannot read properties of undefined (reading 'size')", count: 3 },
+    ]);
+  });
+
+  test('an async handler that rejects with a bug is counted the same way', async () => {
+    const { core, out, errors } = buggySession();
+    core.dispatch(req(Opcode.READ, 2, Buffer.alloc(40), 2));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(errorOf(out[1]!)).toBe(5);
+    expect(errors()).toEqual([expect.objectContaining({ op: 'READ' })]);
+    expect(core.bugCount).toBe(1);
+  });
+
+  test("a kernel decision (KernelError) is no bug: its errno, no error line, nothing counted", () => {
+    const { core, out, errors } = buggySession();
+    core.dispatch(req(Opcode.LOOKUP, 2, Buffer.from('nope\0')));
+    expect(errorOf(out[1]!)).toBe(2);
+    expect(errors()).toEqual([]);
+    expect(core.bugCount).toBe(0);
+  });
+});

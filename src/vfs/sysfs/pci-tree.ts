@@ -166,7 +166,8 @@ export class PciSysfs {
       const dir = t.dir(parent, dev.bdf);
       this.dirs.set(dev, dir);
       addDeviceAttrs(ctx, dir, dev);
-      if (ctx.drivers) t.text(dir, 'remove', 0o200, undefined, (text) => this.removeStore(dev, text));
+      // 0220, as DEVICE_ATTR_IGNORE_LOCKDEP(remove, 0220, …) declares it
+      if (ctx.drivers) t.text(dir, 'remove', 0o220, undefined, (text) => this.removeStore(dev, text));
       for (const child of dev.children) place(child, dir);
     };
     for (const hb of ctx.host.hostBridges) {
