@@ -4,11 +4,25 @@
 // bench-results.json: [{ name, value, unit, baseline, ratio }].
 
 import { execFileSync, execSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..');
+
+/** /proc/PID/fd/N of the daemon's memfd with this name (BAR memory has no other path). */
+function memfdPath(pid, name) {
+  const dir = `/proc/${pid}/fd`;
+  const fd = readdirSync(dir).find((n) => {
+    try {
+      return readlinkSync(`${dir}/${n}`).startsWith(`/memfd:${name} `);
+    } catch {
+      return false;
+    }
+  });
+  if (fd === undefined) throw new Error(`no memfd ${name} in ${dir}`);
+  return `${dir}/${fd}`;
+}
 const CLI = join(ROOT, 'bin/p2pemu.js');
 const GIB = 1 << 30;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -60,7 +74,8 @@ try {
   const out = execFileSync(process.execPath, [CLI, 'mount', mnt, '--topology', topology, '--state', state, '--log-level', 'warn'], { encoding: 'utf8' });
   pid = Number(/daemon pid (\d+)/.exec(out)[1]);
   const served = join(mnt, 'sys/bus/pci/devices/0000:01:00.0/resource1');
-  const raw = `/dev/shm/p2pemu-${pid}/0000:01:00.0-bar1`;
+  // the raw baseline: the BAR's own memfd, opened again through the daemon's fd table
+  const raw = memfdPath(pid, 'p2pemu:0000:01:00.0-bar1');
   const count = GIB >> 20;
 
   // Writes first, so the reads below move real pages, not holes.

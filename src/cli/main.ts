@@ -1,7 +1,8 @@
 // p2pemu command line: one command per file, each with its own options table and help.
 
 import { readFileSync } from 'node:fs';
-import { CliError } from './cli-error.js';
+import { UnsafePathError } from '../memory/safe-file.js';
+import { CliError, EXIT_USAGE } from './cli-error.js';
 import { DMESG_USAGE, dmesgCommand } from './dmesg-cmd.js';
 import { EXPLAIN_USAGE, explainCommand } from './explain-cmd.js';
 import { REPORT_USAGE, reportCommand } from './report-cmd.js';
@@ -67,6 +68,11 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CliError) {
       console.error(`p2pemu: ${err.message}`);
       return err.exitCode;
+    }
+    // a directory or file p2pemu refuses to use (another user's, a symlink): bad input
+    if (err instanceof UnsafePathError) {
+      console.error(`p2pemu: ${err.message}`);
+      return EXIT_USAGE;
     }
     console.error(`p2pemu: ${(err as Error).message ?? err}`);
     return 1;

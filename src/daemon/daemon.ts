@@ -111,7 +111,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const stop = () =>
     (stopping ??= (async () => {
       log.info({ mountpoint }, 'unmounting');
-      await session.unmount();
+      await session.unmount(() => log.warn({ mountpoint }, 'mount busy: detached lazily; serving the files still open until they are closed (signal again to stop now)'));
       cleanup();
     })());
   session.onLost = (reason) => {
@@ -132,7 +132,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let wake: (() => void) | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     opts.log.info({ signal: sig }, 'signal received');
-    signalled ??= sig;
+    if (signalled) {
+      // a second signal: stop now; closing /dev/fuse ends the connection (open files get ENOTCONN)
+      opts.log.warn({ signal: sig }, 'second signal: exiting without waiting for open files');
+      process.exit(0);
+    }
+    signalled = sig;
     wake?.();
   };
   process.on('SIGINT', onSignal);

@@ -84,13 +84,16 @@ export async function tuneBdi(mountpoint: string, t: BdiTuning): Promise<void> {
   await writeFile(`${dir}/max_ratio`, `${t.maxRatio}\n`);
 }
 
-/** Unmounts; falls back to a lazy unmount when the mount is busy. */
-export async function unmountFuse(mountpoint: string, lazy = false): Promise<void> {
+/**
+ * Unmounts; falls back to a lazy unmount when the mount is busy. 'detached'
+ * means the lazy one: the connection lives on until the last open file is closed.
+ */
+export async function unmountFuse(mountpoint: string, lazy = false): Promise<'unmounted' | 'detached'> {
   const first = await run('umount', lazy ? ['-l', mountpoint] : [mountpoint]);
-  if (first.code === 0) return;
+  if (first.code === 0) return lazy ? 'detached' : 'unmounted';
   if (!lazy) {
     const second = await run('umount', ['-l', mountpoint]);
-    if (second.code === 0) return;
+    if (second.code === 0) return 'detached';
     throw kernelError('EBUSY', `umount ${mountpoint} failed: ${second.stderr || first.stderr}`);
   }
   throw kernelError('EBUSY', `umount -l ${mountpoint} failed: ${first.stderr}`);

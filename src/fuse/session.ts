@@ -129,15 +129,26 @@ export class FuseSession {
     });
   }
 
-  /** Unmounts and waits until every reader has left /dev/fuse. */
-  async unmount(): Promise<void> {
+  /**
+   * Unmounts and waits until every reader has left /dev/fuse. A busy mount is
+   * detached lazily and served until its last open file is closed (the kernel
+   * then ends the connection); `onBusy` hears about it first.
+   */
+  async unmount(onBusy?: () => void): Promise<void> {
     if (this.fd < 0) return;
     this.unmounting = true;
+    let how: 'unmounted' | 'detached' | 'failed' = 'failed';
     try {
-      await unmountFuse(this.opts.mountpoint);
-      this.opts.log.debug({ mountpoint: this.opts.mountpoint }, 'unmounted');
+      how = await unmountFuse(this.opts.mountpoint);
+      this.opts.log.debug({ mountpoint: this.opts.mountpoint, how }, 'unmounted');
     } catch (err) {
       this.opts.log.warn({ err }, 'unmount failed; closing the connection');
+    }
+    if (how === 'detached') {
+      // readers keep serving the files still open; terminating them would strand those callers
+      onBusy?.();
+      await this.exited;
+      return;
     }
     const timeout = new Promise<'timeout'>((res) => setTimeout(() => res('timeout'), 5000).unref());
     if ((await Promise.race([this.exited, timeout])) === 'timeout') {

@@ -131,6 +131,31 @@ describe('bad input', () => {
     sh(`rm -rf '${dir}'`);
   });
 
+  // issue 9: each of these mounted, or exited 1 leaving the state dir and a daemon.log with a stack trace
+  test.each([
+    ['a root port without slot', 'host_bridges:\n  - children:\n      - kind: root_port\n', /:3:9: host_bridges\[0\]\.children\[0\]\.slot: slot 00\.0 of a root bus/],
+    ['bus 0x00 on a second host bridge', 'host_bridges:\n  - children: []\n  - bus: 0x00\n    children: []\n', /:3:10: host_bridges\[1\]\.bus: bus conflict/],
+    ['a 1-byte CMB', 'host_bridges:\n  - children:\n      - kind: root_port\n        slot: "01.0"\n        children:\n          - kind: nvme\n            cmb: { size: 1B }\n', /:7:26: .*cmb\.size: /],
+    ['64-bit BARs over 4 TiB', 'host_bridges:\n  - children:\n      - kind: accelerator\n        slot: "01.0"\n        bars: [{ index: 0, size: 8TiB }]\n', /:5:34: .*bars\[0\]\.size: BAR 0 \(8TiB\) does not fit/],
+    ['a size too large', 'host_bridges:\n  - children:\n      - kind: accelerator\n        slot: "01.0"\n        bars: [{ index: 0, size: 1000000TiB }]\n', /:5:34: .*size "1000000TiB" is too large/],
+    ['CPUs beyond NR_CPUS', 'numa: [{ node: 1, cpus: 8-200000000 }]\nhost_bridges:\n  - children: []\n', /:1:25: numa\[0\]\.cpus: CPU 200000000 is beyond NR_CPUS/],
+    ['a CPU vendor the kernel does not know', 'cpu: { vendor: amd }\nhost_bridges:\n  - children: []\n', /:1:16: cpu\.vendor: unknown CPU vendor "amd" \(the kernel knows: "GenuineIntel", "AuthenticAMD"/],
+  ])('mount with %s: exit 2, one positioned line, no state dir, not mounted', (_what, yaml, message) => {
+    const dir = tempDir('p2pemu-bad-');
+    const topo = join(dir, 't.yaml');
+    writeFileSync(topo, yaml);
+    const mnt = join(dir, 'mnt');
+    sh(`mkdir '${mnt}'`);
+    const state = join(dir, 'state');
+    const r = p2pemu('mount', mnt, '--topology', topo, '--state', state);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(r.stderr).toMatch(new RegExp(`^p2pemu: ${topo}${message.source}`));
+    expect(mounted(mnt)).toBe(false);
+    expect(existsSync(state)).toBe(false);
+    sh(`rm -rf '${dir}'`);
+  });
+
   test('a missing topology file is a one-line error with exit 2', () => {
     const r = p2pemu('topo', '--topology', '/nonexistent/t.yaml');
     expect(r.code).toBe(2);
