@@ -62,12 +62,20 @@ export interface DirEntry {
   mode: number; // S_IF* type bits are enough
 }
 
+/** Who changed a file's size: open(O_TRUNC), truncate(path) or ftruncate(fd); the kernel treats them apart for devices. */
+export type TruncateCause = 'open' | 'path' | 'fd';
+
 export interface SetattrRequest {
   size?: number;
+  /** set with size */
+  truncateCause?: TruncateCause;
   mode?: number;
   uid?: number;
   gid?: number;
 }
+
+/** Calls that would change the directory tree itself (kernfs refuses all of them). */
+export type NameChange = 'create' | 'mknod' | 'mkdir' | 'unlink' | 'rmdir' | 'rename' | 'link' | 'symlink';
 
 export interface IoctlRequest {
   cmd: number;
@@ -123,6 +131,10 @@ export interface FuseFilesystem {
   access(nodeid: number, mask: number, caller: Caller): void;
   statfs(): StatfsResult;
   ioctl(nodeid: number, handle: unknown, req: IoctlRequest, caller: Caller): MaybePromise<IoctlResult>;
+  /** fallocate(2) with the kernel's FALLOC_FL_* mode bits */
+  fallocate(nodeid: number, handle: unknown, offset: number, length: number, mode: number, caller: Caller): MaybePromise<void>;
+  /** create, mkdir, unlink… in directory `parent`: always throws the errno the emulated filesystem gives */
+  changeName(op: NameChange, parent: number, name: string, caller: Caller): never;
   /** After a READ served by the main thread: a backing the data path may use from now on. */
   lateBacking?(handle: unknown): DirectBacking | undefined;
   /** The node's path in the tree, for log lines about it (undefined when the node is gone). */

@@ -15,6 +15,7 @@ import {
   encodeWriteOut,
 } from './codec.js';
 import {
+  FATTR_FH,
   FATTR_GID,
   FATTR_MODE,
   FATTR_SIZE,
@@ -31,7 +32,8 @@ import {
 } from './protocol.js';
 import type { FuseRequest } from './request.js';
 import type { FuseSessionCore } from './session-core.js';
-import type { SetattrRequest } from './types.js';
+import type { NameChange, SetattrRequest, TruncateCause } from './types.js';
+import { currentSyscall } from '../proc.js';
 
 type Handler = (s: FuseSessionCore, r: FuseRequest) => void;
 
@@ -69,9 +71,10 @@ export const doInit: Handler = (s, r) => {
     s.replyError(r, ERRNO.EPROTO, new Error(`unsupported FUSE major ${init.major}`));
     return;
   }
+  // No ATOMIC_O_TRUNC: with it the kernel zeroes i_size itself after OPEN (mappings
+  // of allocate then SIGBUS); without it O_TRUNC becomes a SETATTR whose reply keeps the size.
   const want =
     InitFlag.ASYNC_READ |
-    InitFlag.ATOMIC_O_TRUNC |
     InitFlag.BIG_WRITES |
     InitFlag.DO_READDIRPLUS |
     InitFlag.READDIRPLUS_AUTO |
@@ -116,11 +119,27 @@ export const doGetattr: Handler = (s, r) => {
   answer(s, r, () => s.fs.getattr(r.nodeid, r.caller), (a) => encodeAttrOut(a.attr, a.timeout));
 };
 
+// x86_64 syscall numbers of the calls that open a file
+const OPEN_SYSCALLS = new Set([2, 85, 257, 437]); // open, creat, openat, openat2
+
+/**
+ * ftruncate names its file (FATTR_FH); the O_TRUNC of an open and truncate(2)
+ * send the same bits, so the caller's syscall (it waits in it) tells them apart.
+ */
+function truncateCause(valid: number, tid: number): TruncateCause {
+  if (valid & FATTR_FH) return 'fd';
+  const sc = currentSyscall(tid);
+  return sc !== undefined && OPEN_SYSCALLS.has(sc) ? 'open' : 'path';
+}
+
 // fuse_setattr_in: valid, padding, fh, size, lock_owner, atime, mtime, ctime, *nsec, mode, unused, uid, gid
 export const doSetattr: Handler = (s, r) => {
   const valid = r.u32(0);
   const req: SetattrRequest = {};
-  if (valid & FATTR_SIZE) req.size = r.u64(8);
+  if (valid & FATTR_SIZE) {
+    req.size = r.u64(8);
+    req.truncateCause = truncateCause(valid, r.caller.pid);
+  }
   if (valid & FATTR_MODE) req.mode = r.u32(60);
   if (valid & FATTR_UID) req.uid = r.u32(68);
   if (valid & FATTR_GID) req.gid = r.u32(72);
@@ -255,6 +274,26 @@ export const doIoctl: Handler = (s, r) => {
     encodeIoctlOut(res.result, res.output?.subarray(0, req.outSize)),
   );
 };
+
+// fuse_fallocate_in: fh, offset, length, mode, padding
+export const doFallocate: Handler = (s, r) => {
+  answer(s, r, () => s.fs.fallocate(r.nodeid, s.handles.handleOf(r.u64(0)), r.u64(8), r.u64(16), r.u32(24), r.caller), () => undefined);
+};
+
+/** Requests that would change the tree: the filesystem says which errno (the name follows a fixed-size struct). */
+function nameChange(op: NameChange, nameOffset: number): Handler {
+  return (s, r) => answer(s, r, () => s.fs.changeName(op, r.nodeid, r.name(nameOffset), r.caller), () => undefined);
+}
+// fuse_create_in and fuse_mknod_in are 16 bytes, fuse_mkdir_in 8, fuse_rename_in 8, fuse_rename2_in 16, fuse_link_in 8
+export const doCreate = nameChange('create', 16);
+export const doMknod = nameChange('mknod', 16);
+export const doMkdir = nameChange('mkdir', 8);
+export const doUnlink = nameChange('unlink', 0);
+export const doRmdir = nameChange('rmdir', 0);
+export const doRename = nameChange('rename', 8);
+export const doRename2 = nameChange('rename', 16);
+export const doLink = nameChange('link', 8);
+export const doSymlink = nameChange('symlink', 0);
 
 export const doInterrupt: Handler = () => {
   // Every handler answers promptly, so there is nothing to cut short; the

@@ -55,10 +55,20 @@ export interface DeviceFile {
   ioctl?(call: IoctlCall, caller: Caller): { result: number; output?: Buffer } | Promise<{ result: number; output?: Buffer }>;
   /** where the data path can serve this open file from; may appear after the first read */
   backing?(): FileBacking | undefined;
+  /** fallocate(2) on a block-device stand-in */
+  fallocate?(offset: number, length: number, mode: number): void;
 }
+
+/**
+ * What the kernel would have at this path: a block device or a character
+ * device (the open-flag, truncate and fallocate rules of fs/open.c and
+ * fs/namei.c differ per type); absent: a sysfs or debugfs file.
+ */
+export type DeviceType = 'block' | 'char';
 
 export interface DeviceNode extends NodeBase {
   kind: 'device';
+  standsFor?: DeviceType;
   size: () => number;
   /** bypass the page cache for plain reads/writes */
   direct: boolean;

@@ -10,10 +10,12 @@ import type {
   FuseFilesystem,
   IoctlRequest,
   IoctlResult,
+  NameChange,
   OpenIntent,
   SessionHooks,
   SetattrRequest,
   StatfsResult,
+  TruncateCause,
 } from '../fs-types.js';
 import type { Caller } from './caller.js';
 import { S_IFDIR, S_IFLNK, S_IFREG, type DeviceFile, type DirNode, type VNode } from './node.js';
@@ -23,6 +25,7 @@ import { sliceAt } from './command-file.js';
 const O_ACCMODE = 3;
 const O_WRONLY = 1;
 const O_RDWR = 2;
+const O_DIRECT = 0o40000;
 const PAGE_SIZE = 4096;
 
 /** How long the kernel may cache names and attributes of the (mostly static) tree. */
@@ -32,6 +35,13 @@ interface OpenText {
   node: VNode;
   text?: Buffer;
   file?: DeviceFile;
+}
+
+// kernel: may_open() drops O_TRUNC for devices; do_sys_ftruncate() and vfs_truncate() refuse anything but a regular file
+/** Size changes: kernfs accepts and ignores them; a device ignores the O_TRUNC of an open and refuses truncate. */
+function truncateCheck(n: VNode, cause: TruncateCause): void {
+  if (n.kind === 'dir') throw kernelError('EISDIR', 'is a directory');
+  if (n.kind === 'device' && n.standsFor !== undefined && cause !== 'open') throw kernelError('EINVAL', 'a device cannot be truncated');
 }
 
 /** How the tree tells the kernel's caches that something changed (set by the daemon). */
@@ -146,11 +156,12 @@ export class Vfs implements FuseFilesystem {
   }
 
   setattr(nodeid: number, req: SetattrRequest, _caller: Caller): { attr: Attr; timeout: number } {
-    this.table.getOrThrow(nodeid);
+    const n = this.table.getOrThrow(nodeid);
     if (req.mode !== undefined || req.uid !== undefined || req.gid !== undefined) {
       throw kernelError('EPERM', 'the emulated sysfs keeps its modes and owners');
     }
-    // Truncating a sysfs attribute (shell `>`) or a device is accepted and ignored, as kernfs does.
+    if (req.size !== undefined) truncateCheck(n, req.truncateCause ?? 'path');
+    // the size in the reply is the node's own: the kernel keeps it and its page cache
     return this.getattr(nodeid);
   }
 
@@ -162,6 +173,8 @@ export class Vfs implements FuseFilesystem {
 
   open(nodeid: number, flags: number, _caller: Caller): OpenIntent {
     const n = this.table.getOrThrow(nodeid);
+    // kernel: do_dentry_open(), fs/open.c: only files with FMODE_CAN_ODIRECT (block devices here) take O_DIRECT
+    if (flags & O_DIRECT && !(n.kind === 'device' && n.standsFor === 'block')) throw kernelError('EINVAL', 'O_DIRECT is not supported by this file');
     const acc = flags & O_ACCMODE;
     const wantsWrite = acc === O_WRONLY || acc === O_RDWR;
     const wantsRead = acc !== O_WRONLY;
@@ -231,7 +244,8 @@ export class Vfs implements FuseFilesystem {
       }
       case 'bin':
         if (!n.write) throw kernelError('EIO', 'attribute cannot be written');
-        if (offset >= n.size) return 0;
+        // kernel: sysfs_kf_bin_write(), fs/sysfs/file.c
+        if (offset >= n.size) throw kernelError('EFBIG', 'write past the end of a binary attribute');
         return n.write(offset, data.subarray(0, n.size - offset), caller);
       case 'device':
         if (h?.file) {
@@ -288,6 +302,21 @@ export class Vfs implements FuseFilesystem {
   statfs(): StatfsResult {
     // sysfs reports zeros except the block size and name length
     return { blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, bsize: PAGE_SIZE, namelen: 255 };
+  }
+
+  // kernel: vfs_fallocate(), fs/open.c
+  fallocate(nodeid: number, handle: unknown, offset: number, length: number, mode: number): void {
+    const n = (handle as OpenText | undefined)?.node ?? this.table.getOrThrow(nodeid);
+    if (n.kind !== 'device' || n.standsFor === undefined) throw kernelError('EOPNOTSUPP', 'sysfs files have no fallocate');
+    if (n.standsFor === 'char') throw kernelError('ENODEV', 'fallocate on a character device');
+    const file = (handle as OpenText | undefined)?.file;
+    if (!file?.fallocate) throw kernelError('EOPNOTSUPP', 'this device does not fallocate');
+    file.fallocate(offset, length, mode);
+  }
+
+  // kernel: kernfs has no create (lookup_open(): EACCES) and refuses mkdir, unlink, rename, link, symlink and mknod with EPERM
+  changeName(op: NameChange, _parent: number, name: string): never {
+    throw kernelError(op === 'create' ? 'EACCES' : 'EPERM', `${op} ${name}: the tree is the kernel's`);
   }
 
   ioctl(nodeid: number, handle: unknown, req: IoctlRequest, caller: Caller): IoctlResult | Promise<IoctlResult> {

@@ -180,12 +180,12 @@ PY`).stdout.trim();
 });
 
 describe.skipIf(!isRoot)('BAR memory through resourceN', () => {
-  test('O_DIRECT dd writes land in the BAR and read back identical, from another process', () => {
+  test('dd writes land in the BAR and read back identical, from another process', () => {
     const bar = dev('0000:04:00.0', 'resource2');
     const r = sh(`set -e
       head -c 4194304 /dev/urandom > /tmp/p2pemu-bar-in.$$
-      dd if=/tmp/p2pemu-bar-in.$$ of='${bar}' bs=1M oflag=direct conv=notrunc status=none
-      dd if='${bar}' of=/tmp/p2pemu-bar-out.$$ bs=1M count=4 iflag=direct status=none
+      dd if=/tmp/p2pemu-bar-in.$$ of='${bar}' bs=1M conv=notrunc,fsync status=none
+      dd if='${bar}' of=/tmp/p2pemu-bar-out.$$ bs=1M count=4 status=none
       cmp /tmp/p2pemu-bar-in.$$ /tmp/p2pemu-bar-out.$$ && echo same
       rm -f /tmp/p2pemu-bar-in.$$ /tmp/p2pemu-bar-out.$$`);
     expect(r.stdout.trim()).toBe('same');

@@ -32,6 +32,10 @@ function fakeFs(seen: { caller?: unknown }): FuseFilesystem {
     access: () => {},
     statfs: () => ({ blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, bsize: 4096, namelen: 255 }),
     ioctl: () => ({ result: 0 }),
+    fallocate: () => {},
+    changeName: () => {
+      throw kernelError('EPERM', 'no');
+    },
   };
 }
 

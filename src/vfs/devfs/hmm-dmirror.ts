@@ -133,6 +133,7 @@ export function addDmirrorNodes(t: InodeTable, devDir: DirNode, ctx: HmmContext,
   for (const mem of ctx.owners.values()) {
     t.device(devDir, {
       name: `hmm_dmirror${n++}`,
+      standsFor: 'char',
       mode: 0o600,
       direct: true,
       size: () => 0,

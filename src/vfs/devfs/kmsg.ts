@@ -11,6 +11,7 @@ export function buildDevfs(table: InodeTable, klog: KernelLog): void {
   const dev = table.dirs(table.root, 'dev');
   table.device(dev, {
     name: 'kmsg',
+    standsFor: 'char',
     mode: 0o644,
     direct: true,
     size: () => 0,

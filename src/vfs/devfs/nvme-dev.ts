@@ -8,6 +8,7 @@ import type { NamespaceBacking, NamespaceStore } from '../../memory/namespace-st
 import type { Profile } from '../../config/spec.js';
 import { preadSync, pwriteSync } from '../../memory/fd-io.js';
 import { checkVmaFlags, type VmaFlags } from '../../model/mm/gup.js';
+import { punchHole } from '../../memory/punch-hole.js';
 import { classifyP2p, type NvmeCtrl, type NvmeNamespace, type TransferStats } from '../../model/nvme/index.js';
 import type { P2pdmaProvider, P2pdmaSubsystem } from '../../model/p2pdma/index.js';
 import type { PciDev } from '../../model/pci/index.js';
@@ -20,6 +21,12 @@ import { tgidOf } from '../../proc.js';
 
 const O_DIRECT = 0o40000;
 const SECTOR = 512;
+// include/uapi/linux/falloc.h
+const FALLOC_FL_KEEP_SIZE = 0x01;
+const FALLOC_FL_PUNCH_HOLE = 0x02;
+const FALLOC_FL_ZERO_RANGE = 0x10;
+const FALLOC_FL_WRITE_ZEROES = 0x80;
+const BLKDEV_FALLOC_FL_SUPPORTED = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE | FALLOC_FL_WRITE_ZEROES;
 
 // include/uapi/linux/fs.h: _IO(0x12, n) commands carry no size; the answer goes to *arg
 const BLKROGET = 0x125e;
@@ -161,6 +168,22 @@ class NamespaceFile implements DeviceFile {
     this.ctx.store.sync(this.store);
   }
 
+  // kernel: blkdev_fallocate(), block/fops.c: zeroing modes only, in whole logical blocks
+  fallocate(offset: number, length: number, mode: number): void {
+    if (mode & ~BLKDEV_FALLOC_FL_SUPPORTED) throw kernelError('EOPNOTSUPP', 'unsupported fallocate mode');
+    let len = length;
+    if (offset >= this.ns.size) throw kernelError('EINVAL', 'fallocate beyond the end of the namespace');
+    if (offset + len > this.ns.size) {
+      if (!(mode & FALLOC_FL_KEEP_SIZE)) throw kernelError('EINVAL', 'fallocate beyond the end of the namespace');
+      len = this.ns.size - offset;
+    }
+    if (offset % this.ns.lbaSize !== 0 || len % this.ns.lbaSize !== 0) throw kernelError('EINVAL', 'fallocate needs whole logical blocks');
+    // ZERO_RANGE zeroes (by Write Zeroes or writing zeros), PUNCH_HOLE|KEEP_SIZE only by Write Zeroes, which the controller has
+    const zeroing = mode === FALLOC_FL_ZERO_RANGE || mode === (FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE) || mode === (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
+    if (!zeroing) throw kernelError('EOPNOTSUPP', 'a block device only zeroes ranges');
+    punchHole(this.store.fd, offset, len);
+  }
+
   // kernel: blkdev_ioctl(), block/ioctl.c; nvme_ns_ioctl(), drivers/nvme/host/ioctl.c
   ioctl(call: IoctlCall, caller: Caller): { result: number; output?: Buffer } {
     const ns = this.ns;
@@ -213,10 +236,10 @@ export function addNvmeDevNodes(ctx: NvmeDevContext, devDir: DirNode, ctrl: Nvme
     const files = ctx.openAllocations.get(provider) ?? new Set<AllocateFile>();
     ctx.openAllocations.set(provider, files);
     // sized like the CMB, so that tools checking the length against the file size let the mapping through
-    t.device(devDir, { name: ctrl.name, mode: 0o600, direct: false, size: () => ctrl.cmbRegistered, freshPerLookup: true, openFile: allocationNode(ctx.p2p, provider, files) });
+    t.device(devDir, { name: ctrl.name, standsFor: 'char', mode: 0o600, direct: false, size: () => ctrl.cmbRegistered, freshPerLookup: true, openFile: allocationNode(ctx.p2p, provider, files) });
   } else {
     // differs: mmap() cannot be refused with ENODEV over FUSE; a 0-byte file makes the first touch SIGBUS
-    t.device(devDir, { name: ctrl.name, mode: 0o600, direct: false, size: () => 0, openFile: () => new CtrlFile() });
+    t.device(devDir, { name: ctrl.name, standsFor: 'char', mode: 0o600, direct: false, size: () => 0, openFile: () => new CtrlFile() });
   }
   for (const ns of ctrl.namespaces) {
     const backing = ctx.store.open(`${ctrl.dev.bdf.replace(/:/g, '-')}-n${ns.nsid}`, ns.size);
@@ -229,6 +252,7 @@ export function addNvmeDevNodes(ctx: NvmeDevContext, devDir: DirNode, ctrl: Nvme
     });
     t.device(devDir, {
       name: ns.name,
+      standsFor: 'block',
       mode: 0o660,
       direct: false,
       size: () => ns.size,
