@@ -91,10 +91,17 @@ describe('dispatcher', () => {
   test('unknown opcodes are answered ENOSYS, STATX too', () => {
     const { core, out } = session();
     core.dispatch(req(Opcode.INIT, 1, initBody()));
-    core.dispatch(req(Opcode.MKDIR, 2));
+    core.dispatch(req(Opcode.GETLK, 2));
     core.dispatch(req(Opcode.STATX, 3));
     core.dispatch(req(200, 4));
     expect(out.slice(1).map(errorOf)).toEqual([38, 38, 38]);
+  });
+
+  test('mkdir is answered with the filesystem\'s errno, not ENOSYS (the kernel would stop asking)', () => {
+    const { core, out } = session();
+    core.dispatch(req(Opcode.INIT, 1, initBody()));
+    core.dispatch(req(Opcode.MKDIR, 2, Buffer.concat([Buffer.alloc(8), Buffer.from('d\0')])));
+    expect(out.slice(1).map(errorOf)).toEqual([1]);
   });
 
   test('handlers see the caller pid, uid and gid of the request', () => {
