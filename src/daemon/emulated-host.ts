@@ -14,7 +14,7 @@ import { DmaBufCore, defaultFallback } from '../model/dmabuf/dmabuf.js';
 import { buildDmabufDebugfs } from '../vfs/debugfs-dmabuf.js';
 import { addDmabufFiles } from '../vfs/debugfs-dmabuf-files.js';
 import { addDmirrorNodes } from '../vfs/devfs/hmm-dmirror.js';
-import type { NvmeDevContext } from '../vfs/devfs/nvme-dev.js';
+import { commandRegisterChanged, nvmeDevHelpers } from '../vfs/devfs/nvme-dev.js';
 import { join } from 'node:path';
 import type { DriverCore } from '../model/drivers/index.js';
 import { bootHostModel } from '../model/host-model.js';
@@ -32,6 +32,7 @@ import {
   type OpenAllocations,
   type P2pmemContext,
 } from '../vfs/index.js';
+import { addSystemSysfs, type PciSysfsContext } from '../vfs/index.js';
 
 export interface EmulatedHost {
   spec: TopologySpec;
@@ -57,7 +58,8 @@ export function buildEmulatedHost(spec: TopologySpec, stateDir: string): Emulate
   const barView = new BarView(bars);
   const table = new InodeTable();
   const vfs = new Vfs(table);
-  const sysfs = new PciSysfs({ table, host: pci, klog, bars, drivers }, vfs);
+  const sysfsCtx: PciSysfsContext = { table, host: pci, klog, bars, drivers };
+  const sysfs = new PciSysfs(sysfsCtx, vfs);
   const mount: { dev?: string } = {};
   const openAllocations: OpenAllocations = new Map();
   const p2pCtx: P2pmemContext = { table, vfs, p2pdma, bars, barView, mountDev: () => mount.dev, sized: new Map(), pfnMaps: new Map(), sizedGeneration: 0 };
@@ -88,10 +90,16 @@ export function buildEmulatedHost(spec: TopologySpec, stateDir: string): Emulate
     },
   };
   buildDevfs(table, klog);
+  addSystemSysfs(table, spec.numa, Date.now());
   const stats = new TransferStats();
   const namespaces = new NamespaceStore(join(stateDir, 'namespaces'));
-  const nvmeCtx: NvmeDevContext = { p2pdma, stats, store: namespaces, p2p: p2pCtx, profile: spec.profile, openAllocations, nextStatsSlot: 0 };
+  const nvmeCtx = nvmeDevHelpers({ p2pdma, stats, store: namespaces, p2p: p2pCtx, profile: spec.profile, openAllocations, nextStatsSlot: 0, klog, namespaces: new Map(), mountedAt: Date.now() });
   const nvme = new NvmeView(table, vfs, sysfs, nvmeCtx, bars);
+  // a config write that clears Memory Space or Bus Master of a controller stops its DMA
+  sysfsCtx.configWritten = (dev) => {
+    const ctrl = nvme.ctrlOf(dev);
+    if (ctrl) commandRegisterChanged(nvmeCtx, ctrl);
+  };
   for (const ctrl of [...drivers.nvme.ctrls.values()].sort((a, b) => a.instance - b.instance)) nvme.add(ctrl);
   drivers.events = {
     bound: (dev) => {
@@ -104,6 +112,7 @@ export function buildEmulatedHost(spec: TopologySpec, stateDir: string): Emulate
       sysfs.unlinkDriver(dev, driver);
     },
     removed: (dev) => sysfs.removed(dev),
+    added: (dev) => sysfs.added(dev),
   };
   buildDebugfs(table, pci, p2pdma, barView, stats);
   buildDmabufDebugfs(table, dmabufs, pci, defaultFallback);

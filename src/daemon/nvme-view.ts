@@ -5,13 +5,32 @@ import { pwriteSync } from '../memory/fd-io.js';
 import type { BarStore } from '../memory/bar-store.js';
 import type { NvmeCtrl } from '../model/nvme/index.js';
 import type { PciDev } from '../model/pci/index.js';
-import { addNvmeDevNodes, type NvmeDevContext } from '../vfs/devfs/nvme-dev.js';
-import { addNvmeSysfs } from '../vfs/sysfs/nvme-sysfs.js';
-import type { DirNode, InodeTable, PciSysfs, Vfs } from '../vfs/index.js';
+import { addNvmeDevNodes, namespaceIo, type NvmeDevContext } from '../vfs/devfs/nvme-dev.js';
+import { addNvmeSysfs, type NvmeSysfsNodes } from '../vfs/sysfs/nvme-sysfs.js';
+import type { DirNode, InodeTable, PciSysfs, Vfs, VNode } from '../vfs/index.js';
+
+/** Lowest free number first, as the kernel's ida_alloc() hands out minors. */
+class Ida {
+  private readonly used = new Set<number>();
+
+  alloc(): number {
+    let n = 0;
+    while (this.used.has(n)) n++;
+    this.used.add(n);
+    return n;
+  }
+
+  free(ns: number[]): void {
+    for (const n of ns) this.used.delete(n);
+  }
+}
 
 export class NvmeView {
-  private blockMinor = 0;
-  private readonly added = new Map<PciDev, { ctrl: NvmeCtrl; names: string[] }>();
+  private readonly blockMinors = new Ida();
+  private readonly genericMinors = new Ida();
+  private diskseq = 0;
+  private readonly mountedAt = Date.now();
+  private readonly added = new Map<PciDev, { ctrl: NvmeCtrl; devNodes: VNode[]; sysfs: NvmeSysfsNodes | undefined }>();
 
   constructor(
     private readonly table: InodeTable,
@@ -25,32 +44,44 @@ export class NvmeView {
     const bar0 = ctrl.dev.bars.find((b) => b.index === 0);
     if (bar0) pwriteSync(this.bars.get(ctrl.dev.bdf, 0, bar0.size).fd, ctrl.registers(), 0);
     const dev = this.table.dirs(this.table.root, 'dev');
-    addNvmeDevNodes(this.ctx, dev, ctrl);
+    const devNodes = addNvmeDevNodes(this.ctx, dev, ctrl);
     const pciDir = this.sysfs.dirs.get(ctrl.dev);
-    if (pciDir) addNvmeSysfs(this.table, pciDir, ctrl, () => this.blockMinor++);
-    const names = [ctrl.name, ...ctrl.namespaces.map((n) => n.name)];
-    this.added.set(ctrl.dev, { ctrl, names });
-    if (live) for (const n of names) this.vfs.added(dev, n);
+    const sysfs = pciDir
+      ? addNvmeSysfs(
+          {
+            table: this.table,
+            blockMinor: () => this.blockMinors.alloc(),
+            genericMinor: () => this.genericMinors.alloc(),
+            diskseq: () => ++this.diskseq,
+            io: (ns) => namespaceIo(this.ctx, ns),
+            mountedAt: this.mountedAt,
+          },
+          pciDir,
+          ctrl,
+        )
+      : undefined;
+    this.added.set(ctrl.dev, { ctrl, devNodes, sysfs });
+    if (live) {
+      for (const n of [...devNodes, ...(sysfs?.nodes ?? [])]) if (n.parent) this.vfs.added(n.parent, n.name);
+      if (pciDir) this.vfs.added(pciDir, 'nvme');
+    }
+  }
+
+  /** The controller behind a PCI function, if nvme is bound to it. */
+  ctrlOf(pci: PciDev): NvmeCtrl | undefined {
+    return this.added.get(pci)?.ctrl;
   }
 
   removeFor(pci: PciDev): void {
     const entry = this.added.get(pci);
     if (!entry) return;
     this.added.delete(pci);
-    const root = this.table.root;
-    const child = (dir: DirNode | undefined, name: string) => dir?.children.get(name);
-    const sys = child(root, 'sys') as DirNode | undefined;
-    const dev = child(root, 'dev') as DirNode | undefined;
-    for (const name of entry.names) {
-      for (const dir of [dev, child(sys, 'block'), child(child(sys, 'class') as DirNode, 'block')]) {
-        const n = child(dir as DirNode | undefined, name);
-        if (n) this.vfs.remove(n);
-      }
+    for (const n of [...entry.devNodes, ...(entry.sysfs?.nodes ?? [])]) if (n.parent) this.vfs.remove(n);
+    if (entry.sysfs) {
+      this.blockMinors.free(entry.sysfs.minors.block);
+      this.genericMinors.free(entry.sysfs.minors.generic);
     }
-    const cls = child(child(sys, 'class') as DirNode, 'nvme') as DirNode | undefined;
-    const link = child(cls, entry.ctrl.name);
-    if (link) this.vfs.remove(link);
-    const nvmeDir = child(this.sysfs.dirs.get(pci), 'nvme');
+    const nvmeDir = this.sysfs.dirs.get(pci)?.children.get('nvme') as DirNode | undefined;
     if (nvmeDir) this.vfs.remove(nvmeDir);
   }
 }

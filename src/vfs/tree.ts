@@ -100,13 +100,18 @@ export function pathOf(node: VNode): string {
   return '/' + parts.join('/');
 }
 
-/** Relative symlink target from the directory `from` to the node at absolute path `to`. */
+// kernel: kernfs_get_target_path(), fs/kernfs/symlink.c: climb to the nearest ancestor of the target's parent, then down
+/**
+ * Relative symlink target from the directory `from` to the node at absolute
+ * path `to`. The path always ends in the target's name, even when the target
+ * is an ancestor of the link (`device -> ../../../0000:03:00.0`).
+ */
 export function relativeTarget(fromDir: string, to: string): string {
   const a = fromDir.split('/').filter(Boolean);
   const b = to.split('/').filter(Boolean);
   let i = 0;
-  while (i < a.length && i < b.length && a[i] === b[i]) i++;
-  return [...a.slice(i).map(() => '..'), ...b.slice(i)].join('/') || '.';
+  while (i < a.length && i < b.length - 1 && a[i] === b[i]) i++;
+  return [...a.slice(i).map(() => '..'), ...b.slice(i)].join('/');
 }
 
 /** Walks an absolute path without following symlinks. */

@@ -115,7 +115,8 @@ export class Vfs implements FuseFilesystem {
       case 'device':
         return { ...base, mode: S_IFREG | n.mode, size: n.size() };
       case 'symlink':
-        return { ...base, mode: S_IFLNK | 0o777, size: Buffer.byteLength(n.target) };
+        // kernfs gives links no size
+        return { ...base, mode: S_IFLNK | 0o777, size: 0 };
     }
   }
 

@@ -9,17 +9,25 @@ import type { P2pdmaSubsystem } from '../p2pdma/index.js';
 import type { PciDev, PciHost } from '../pci/index.js';
 import { probeDevice } from './probe.js';
 import { NvmeDriver } from '../nvme/nvme-driver.js';
+import { disableVectors, enableVectors, IrqAllocator, syncMsiEnable } from '../pci/index.js';
+import { DynamicIds, idMatches, parseNewId } from './dynamic-ids.js';
 
 export interface DriverCoreEvents {
   bound?(dev: PciDev): void;
   unbound?(dev: PciDev, driver: string): void;
   removed?(dev: PciDev): void;
+  /** a function found again by a rescan, before any driver binds */
+  added?(dev: PciDev): void;
 }
 
 export class DriverCore {
   events: DriverCoreEvents = {};
 
   readonly nvme: NvmeDriver;
+  readonly dynIds = new DynamicIds();
+  readonly irqs = new IrqAllocator();
+  /** /sys/bus/pci/drivers_autoprobe: new devices are bound to a matching driver */
+  autoprobe = true;
 
   constructor(
     readonly host: PciHost,
@@ -37,12 +45,50 @@ export class DriverCore {
   private probe(dev: PciDev): void {
     if (dev.driver === 'nvme') this.nvme.probe(dev);
     else probeDevice(dev, this.p2pdma, this.klog);
+    enableVectors(dev, this.irqs);
+    syncMsiEnable(dev);
   }
 
-  /** The driver a device can bind to: the one its topology names (the driver's ID table match). */
+  /** The driver whose static ID table holds this function: the one its topology names. */
+  staticDriver(dev: PciDev): string | undefined {
+    return dev.isBridge ? 'pcieport' : dev.endpoint?.driver;
+  }
+
+  /** Every driver the bus knows (registered at boot: those the topology names). */
+  drivers(): string[] {
+    const names = new Set<string>();
+    for (const d of this.host.devices) {
+      const s = this.staticDriver(d);
+      if (s) names.add(s);
+    }
+    return [...names].sort();
+  }
+
+  // kernel: pci_match_device(), drivers/pci/pci-driver.c
+  /** driver_override names the only driver allowed (with or without an ID match); else dynamic IDs, then the static table. */
   matches(dev: PciDev, driver: string): boolean {
-    if (dev.isBridge) return driver === 'pcieport';
-    return dev.endpoint?.driver === driver;
+    if (dev.driverOverride !== undefined) return dev.driverOverride === driver;
+    return this.dynIds.matches(driver, dev) || this.staticDriver(dev) === driver;
+  }
+
+  // kernel: device_attach(), drivers/base/dd.c: the first matching driver binds
+  attach(dev: PciDev): void {
+    if (dev.driver) return;
+    const driver = this.drivers().find((d) => this.matches(dev, d));
+    if (driver) this.bind(dev, driver);
+  }
+
+  // kernel: new_id_store(), drivers/pci/pci-driver.c: the new ID binds unbound devices at once (driver_attach)
+  newId(driver: string, text: string): void {
+    const id = parseNewId(text);
+    const probeDev = this.host.devices.find((d) => this.staticDriver(d) === driver && idMatches(id, d));
+    if (probeDev) throw kernelError('EEXIST', `${driver} already handles ${text.trim()}`);
+    this.dynIds.add(driver, id);
+    for (const d of this.host.sorted()) if (!d.driver && this.matches(d, driver)) this.bind(d, driver);
+  }
+
+  removeId(driver: string, text: string): void {
+    this.dynIds.remove(driver, parseNewId(text));
   }
 
   // kernel: bind_store() → device_driver_attach(), drivers/base/bus.c, dd.c
@@ -64,6 +110,8 @@ export class DriverCore {
     const was = dev.driver;
     if (was === 'nvme') this.nvme.remove(dev);
     await this.p2pdma.teardown(dev);
+    disableVectors(dev, this.irqs);
+    syncMsiEnable(dev);
     dev.driver = undefined;
     dev.enableCount = 0;
     this.events.unbound?.(dev, was);
@@ -75,5 +123,14 @@ export class DriverCore {
     if (dev.driver) await this.unbind(dev);
     this.host.remove(dev);
     this.events.removed?.(dev);
+  }
+
+  // kernel: pci_rescan_bus(), drivers/pci/probe.c: removed functions that are still there are found again
+  /** Re-adds removed functions (parents first) and, with autoprobe on, binds their drivers. */
+  rescan(): PciDev[] {
+    const found = this.host.restoreRemoved();
+    for (const dev of found) this.events.added?.(dev);
+    if (this.autoprobe) for (const dev of found) this.attach(dev);
+    return found;
   }
 }

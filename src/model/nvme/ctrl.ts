@@ -37,7 +37,13 @@ export interface NvmeNamespace {
   lbaSize: number;
 }
 
+/** The controller states sysfs `state` names (nvme_sysfs_show_state). */
+export type NvmeCtrlState = 'new' | 'live' | 'resetting' | 'connecting' | 'deleting' | 'dead';
+
 export class NvmeCtrl {
+  state: NvmeCtrlState = 'live';
+  /** controller resets so far (a timeout recovery or reset_controller) */
+  resets = 0;
   cmbloc = 0;
   cmbsz = 0;
   cmbmsc = 0;

@@ -2,3 +2,17 @@ export { NvmeCtrl, type NvmeNamespace } from './ctrl.js';
 export { NvmeDriver } from './nvme-driver.js';
 export { encodeCmb, cmbSize, cmbSizeUnit } from './regs.js';
 export { classifyP2p, TransferStats, type IoPath } from './io.js';
+export {
+  ctrlIdentity,
+  namespaceIds,
+  identifyController,
+  identifyNamespace,
+  activeNamespaceList,
+  namespaceDescriptors,
+  MDTS,
+  NVME_VERSION,
+  IDENTIFY_SIZE,
+  type CtrlIdentity,
+} from './identify.js';
+export { timeoutAndReset, canDma, NVME_IO_TIMEOUT_S, type StalledRequest } from './bus-master.js';
+export { adminCommand, ioRange, smartLog, nvme_admin, nvme_cmd, NVME_STATUS_DNR, NVME_SC_INVALID_FIELD, NVME_SC_INVALID_OPCODE, type PassthruCmd, type CmdResult, type CtrlIoTotals } from './admin.js';

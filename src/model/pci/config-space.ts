@@ -3,12 +3,16 @@
 // capability list (power management, PCI Express) and the ACS extended
 // capability with the control bits the topology sets.
 
+import { MSIX_TABLE } from './interrupts.js';
 import { linkSpeedCode } from './link.js';
 import type { PciDev } from './pci-dev.js';
 import * as R from './regs.js';
 
+// capability list: PM (0x40) → MSI (0x50, when advertised) → PCI Express (0x70) → MSI-X (0xb0, when advertised)
 const PM_CAP = 0x40;
+const MSI_CAP = 0x50;
 const EXP_CAP = 0x70;
+const MSIX_CAP = 0xb0;
 const EXT_CAP = 0x100;
 // ACS capabilities a port advertises: SV, TB, RR, CR, UF, DT (EC only when used)
 const ACS_CAP_PORT = R.PCI_ACS_SV | R.PCI_ACS_TB | R.PCI_ACS_RR | R.PCI_ACS_CR | R.PCI_ACS_UF | R.PCI_ACS_DT;
@@ -67,6 +71,33 @@ function writeBridgeHeader(cfg: Buffer, dev: PciDev): void {
   }
 }
 
+function writeMsiCap(cfg: Buffer, next: number): void {
+  cfg[MSI_CAP] = R.PCI_CAP_ID_MSI;
+  cfg[MSI_CAP + 1] = next;
+  // 64-bit address, one message capable (MMC 0); the enable bit follows the driver
+  cfg.writeUInt16LE(R.PCI_MSI_FLAGS_64BIT, MSI_CAP + R.PCI_MSI_FLAGS);
+}
+
+function writeMsixCap(cfg: Buffer, tableSize: number): void {
+  cfg[MSIX_CAP] = R.PCI_CAP_ID_MSIX;
+  cfg[MSIX_CAP + 1] = 0;
+  cfg.writeUInt16LE(tableSize - 1, MSIX_CAP + R.PCI_MSIX_FLAGS);
+  cfg.writeUInt32LE(MSIX_TABLE.table | MSIX_TABLE.bar, MSIX_CAP + R.PCI_MSIX_TABLE);
+  cfg.writeUInt32LE(MSIX_TABLE.pba | MSIX_TABLE.bar, MSIX_CAP + R.PCI_MSIX_PBA);
+}
+
+/** The MSI or MSI-X control register shows whether a driver enabled the vectors (pci_msi_set_enable, pci_msix_clear_and_set_ctrl). */
+export function syncMsiEnable(dev: PciDev): void {
+  if (!dev.msi || dev.config.length === 0) return;
+  const on = dev.msi.irqs.length > 0;
+  const [off, bit] = dev.msi.kind === 'msi' ? [MSI_CAP + R.PCI_MSI_FLAGS, R.PCI_MSI_FLAGS_ENABLE] : [MSIX_CAP + R.PCI_MSIX_FLAGS, R.PCI_MSIX_FLAGS_ENABLE];
+  const v = dev.config.readUInt16LE(off);
+  dev.config.writeUInt16LE(on ? v | bit : v & ~bit, off);
+  // with MSI or MSI-X on, the driver core masks INTx (pci_intx_for_msi)
+  const cmd = dev.config.readUInt16LE(R.PCI_COMMAND);
+  dev.config.writeUInt16LE(on ? cmd | R.PCI_COMMAND_INTX_DISABLE : cmd & ~R.PCI_COMMAND_INTX_DISABLE, R.PCI_COMMAND);
+}
+
 function writePmCap(cfg: Buffer, next: number): void {
   cfg[PM_CAP] = R.PCI_CAP_ID_PM;
   cfg[PM_CAP + 1] = next;
@@ -78,8 +109,9 @@ function writeExpCap(cfg: Buffer, dev: PciDev): void {
   const c = EXP_CAP;
   const type = pcieType(dev);
   cfg[c] = R.PCI_CAP_ID_EXP;
-  cfg[c + 1] = 0;
-  cfg.writeUInt16LE(0x0002 | (type << 4), c + R.PCI_EXP_FLAGS); // capability version 2
+  // capability version 2; a port above a physical slot says Slot Implemented
+  cfg.writeUInt16LE(0x0002 | (type << 4) | (hasSlot(dev) ? R.PCI_EXP_FLAGS_SLOT : 0), c + R.PCI_EXP_FLAGS);
+  cfg[c + 1] = dev.msi?.kind === 'msix' ? MSIX_CAP : 0;
   cfg.writeUInt32LE(0x00008001, c + R.PCI_EXP_DEVCAP); // 256-byte max payload, role-based error reporting
   cfg.writeUInt16LE(0x2810, c + R.PCI_EXP_DEVCTL); // relaxed ordering, no snoop, 512-byte max read request
   const link = dev.link ?? { speed: 8, width: 1 };
@@ -97,6 +129,21 @@ function writeExpCap(cfg: Buffer, dev: PciDev): void {
   for (let s = 1; s <= code; s++) speeds |= 1 << s;
   cfg.writeUInt32LE(speeds, c + R.PCI_EXP_LNKCAP2);
   cfg.writeUInt16LE(code, c + R.PCI_EXP_LNKCTL2);
+  const slot = slotNumberBelow(dev);
+  if (slot !== undefined) {
+    // Physical Slot Number in bits 31:19; presence detected when something sits in the slot
+    cfg.writeUInt32LE((slot << 19) >>> 0, c + R.PCI_EXP_SLTCAP);
+    if (dev.children.length > 0) cfg.writeUInt16LE(R.PCI_EXP_SLTSTA_PDS, c + R.PCI_EXP_SLTSTA);
+  }
+}
+
+/** The physical slot a downstream-facing port leads to (its children carry the number). */
+function slotNumberBelow(dev: PciDev): number | undefined {
+  return dev.isBridge && dev.role !== 'switch_upstream' ? dev.children.find((c) => c.physicalSlot !== undefined)?.physicalSlot : undefined;
+}
+
+function hasSlot(dev: PciDev): boolean {
+  return slotNumberBelow(dev) !== undefined;
 }
 
 function writeAcsCap(cfg: Buffer, ctrl: number): void {
@@ -132,14 +179,14 @@ export function buildConfigSpace(dev: PciDev, multifunction: boolean): Buffer {
     cfg.writeUInt16LE(dev.ids.subsystemVendor, R.PCI_SUBSYSTEM_VENDOR_ID);
     cfg.writeUInt16LE(dev.ids.subsystemDevice, R.PCI_SUBSYSTEM_ID);
   }
-  if (dev.role !== 'host_bridge') {
-    cfg[R.PCI_INTERRUPT_LINE] = dev.irq & 0xff;
-    cfg[R.PCI_INTERRUPT_PIN] = 1; // INTA#
-  }
+  cfg[R.PCI_INTERRUPT_LINE] = dev.irq & 0xff;
+  cfg[R.PCI_INTERRUPT_PIN] = dev.intxPin;
   if (dev.isPcie) {
     cfg[R.PCI_CAPABILITY_LIST] = PM_CAP;
-    writePmCap(cfg, EXP_CAP);
+    writePmCap(cfg, dev.msi?.kind === 'msi' ? MSI_CAP : EXP_CAP);
+    if (dev.msi?.kind === 'msi') writeMsiCap(cfg, EXP_CAP);
     writeExpCap(cfg, dev);
+    if (dev.msi?.kind === 'msix') writeMsixCap(cfg, dev.msi.capable);
     if (dev.acsCtrl !== undefined) writeAcsCap(cfg, dev.acsCtrl);
   }
   return cfg;

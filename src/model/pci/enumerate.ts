@@ -12,10 +12,25 @@ import { PciHost } from './pci-host.js';
 import { assignResources } from './resources.js';
 import { assignIommuGroups } from './iommu-group.js';
 import { logEnumeration } from './boot-log.js';
+import { assignInterrupts } from './interrupts.js';
+
+/**
+ * Physical slots, numbered from 1 in bus order: every root or downstream port
+ * whose secondary bus holds an endpoint leads to a slot (a U.2 bay or a card
+ * slot); a port that leads to a switch is a board-level link without one.
+ */
+function assignPhysicalSlots(host: PciHost): void {
+  let next = 1;
+  for (const port of host.sorted()) {
+    if (port.role !== 'root_port' && port.role !== 'switch_downstream') continue;
+    if (!port.children.some((c) => !c.isBridge)) continue;
+    const number = next++;
+    for (const c of port.children) c.physicalSlot = number;
+  }
+}
 
 const HOST_BRIDGE_CLASS = 0x060000;
 const PCI_BRIDGE_CLASS = 0x060400;
-const FIRST_IRQ = 24;
 
 function acsValue(bits: AcsBit[]): number {
   return bits.reduce((v, b) => v | ACS_BITS[b], 0);
@@ -50,7 +65,10 @@ class Enumerator {
   run(): PciHost {
     const bridges = this.spec.hostBridges.map((s, i) => this.hostBridge(s, i));
     const host = new PciHost(this.spec, bridges, this.devices);
-    for (const [i, dev] of this.devices.entries()) dev.irq = FIRST_IRQ + i;
+    assignInterrupts(this.devices);
+    assignPhysicalSlots(host);
+    // kernel: pci_pm_init(): d3cold_allowed starts true only for functions with power management
+    for (const dev of this.devices) dev.d3coldAllowed = dev.hasPm;
     for (const hb of bridges) assignResources(hb, this.spec.hostBridges[hb.index]!.at);
     if (this.spec.iommu) assignIommuGroups(host);
     for (const dev of this.devices) {

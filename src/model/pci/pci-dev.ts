@@ -15,6 +15,15 @@ export interface PciResource {
   prefetch: boolean;
 }
 
+/** MSI or MSI-X as the function advertises it, and the vectors a driver enabled (pci_alloc_irq_vectors). */
+export interface MsiCapability {
+  kind: 'msi' | 'msix';
+  /** vectors the capability offers */
+  capable: number;
+  /** Linux IRQ numbers of the enabled vectors; empty while no driver enabled them */
+  irqs: number[];
+}
+
 export interface BridgeWindow {
   start: number;
   size: number;
@@ -30,7 +39,15 @@ export class PciDev {
   memWindow: BridgeWindow | undefined;
   prefWindow: BridgeWindow | undefined;
   config: Buffer = Buffer.alloc(0);
+  /** INTx pin (1 = INTA#); 0: the function uses no legacy interrupt */
+  intxPin = 1;
+  /** the legacy (INTx) Linux IRQ; 0 when there is no pin */
   irq = 0;
+  msi: MsiCapability | undefined;
+  /** physical slot number of the port above, when that port implements a slot */
+  physicalSlot: number | undefined;
+  /** driver_override: the only driver allowed to bind (pci-sysfs driver_override_store) */
+  driverOverride: string | undefined;
   iommuGroup: number | undefined;
   enableCount = 0;
   d3coldAllowed = true;
@@ -77,8 +94,14 @@ export class PciDev {
     return this.role !== 'host_bridge';
   }
 
-  /** config space size: 4096 for PCIe functions, 256 for the conventional host bridge */
+  // kernel: pci_cfg_space_size(), drivers/pci/probe.c: host bridges are probed for extended config space too
+  /** config space size: 4096 for PCIe functions and for host bridges (ECAM reaches them) */
   get cfgSize(): number {
-    return this.isPcie ? 4096 : 256;
+    return 4096;
+  }
+
+  /** Whether the function has the power management capability (config-space.ts writes it for PCIe functions). */
+  get hasPm(): boolean {
+    return this.isPcie;
   }
 }

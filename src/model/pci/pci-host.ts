@@ -2,12 +2,15 @@
 // upstream walk the P2PDMA distance code uses.
 
 import type { TopologySpec } from '../../config/spec.js';
+import { buildConfigSpace } from './config-space.js';
 import type { PciHostBridge } from './host-bridge.js';
 import type { PciDev } from './pci-dev.js';
 
 export class PciHost {
   private readonly byBdf = new Map<string, PciDev>();
   private readonly byName = new Map<string, PciDev>();
+  /** removed functions, in removal order: the hardware is still there for a rescan */
+  private readonly removed: PciDev[] = [];
 
   constructor(
     readonly spec: TopologySpec,
@@ -30,6 +33,26 @@ export class PciHost {
     if (j >= 0) this.devices.splice(j, 1);
     this.byBdf.delete(dev.bdf);
     if (this.byName.get(dev.name) === dev) this.byName.delete(dev.name);
+    this.removed.push(dev);
+  }
+
+  /** Puts removed functions back (parents before children) with fresh kernel state; returns them in bus order. */
+  restoreRemoved(): PciDev[] {
+    const back = this.removed.splice(0).reverse();
+    for (const dev of back) {
+      const siblings = dev.upstream ? dev.upstream.children : dev.hostBridge.rootBusDevices;
+      siblings.push(dev);
+      siblings.sort((a, b) => a.devfn - b.devfn);
+      this.devices.push(dev);
+      this.byBdf.set(dev.bdf, dev);
+      this.byName.set(dev.name, dev);
+      // a new struct pci_dev: no driver, not enabled, no override, config as the hardware resets it
+      dev.driverOverride = undefined;
+      dev.enableCount = 0;
+      dev.d3coldAllowed = dev.hasPm;
+      dev.config = buildConfigSpace(dev, siblings.some((s) => s !== dev && s.slot === dev.slot));
+    }
+    return this.sorted().filter((d) => back.includes(d));
   }
 
   /** Devices sorted as for_each_pci_dev walks them: by domain, bus, devfn. */

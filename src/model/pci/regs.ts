@@ -87,3 +87,20 @@ export const IORESOURCE_MEM = 0x00000200;
 export const IORESOURCE_PREFETCH = 0x00002000;
 export const IORESOURCE_SIZEALIGN = 0x00040000;
 export const IORESOURCE_MEM_64 = 0x00100000;
+
+// MSI and MSI-X capabilities
+export const PCI_CAP_ID_MSI = 0x05;
+export const PCI_CAP_ID_MSIX = 0x11;
+export const PCI_MSI_FLAGS = 0x02;
+export const PCI_MSI_FLAGS_ENABLE = 0x0001;
+export const PCI_MSI_FLAGS_64BIT = 0x0080;
+export const PCI_MSIX_FLAGS = 0x02;
+export const PCI_MSIX_TABLE = 0x04;
+export const PCI_MSIX_PBA = 0x08;
+export const PCI_MSIX_FLAGS_ENABLE = 0x8000;
+
+// PCI Express slot registers
+export const PCI_EXP_FLAGS_SLOT = 0x0100;
+export const PCI_EXP_SLTCAP = 0x14;
+export const PCI_EXP_SLTSTA = 0x1a;
+export const PCI_EXP_SLTSTA_PDS = 0x0040;

@@ -108,6 +108,16 @@ export class AllocateFile implements DeviceFile {
     return this.alloc;
   }
 
+  /** Sizes the allocation now from the caller's mapping (when something other than a fault needs its memory). */
+  sizeFor(caller: Caller): void {
+    if (this.alloc) return;
+    try {
+      this.sizeAtFirstFault(caller);
+    } catch {
+      // refused or not mapped: the caller's first touch will get SIGBUS, as before
+    }
+  }
+
   backing(): FileBacking | undefined {
     if (!this.alloc || this.alloc.revoked) return undefined;
     const b = this.ctx.bars.get(this.provider.dev.bdf, this.alloc.bar, this.barSize());

@@ -6,6 +6,7 @@ import { kernelError } from '../../errno.js';
 import type { KernelLog } from '../../model/klog.js';
 import {
   enableStore,
+  irqShow,
   numaNodeStore,
   pciSpeedString,
   writeConfig,
@@ -21,6 +22,8 @@ import { pathOf, relativeTarget, type InodeTable } from '../tree.js';
 import { kstrtobool, kstrtoint, kstrtoul } from './kstrto.js';
 import { sliceAt } from '../command-file.js';
 import { cpulistText, cpumaskText, mergeCpuRanges, modaliasText, resourceText, ueventText } from './pci-format.js';
+import { addDeviceExtras, syncMsiIrqs } from './pci-device-extras.js';
+import { addBusFiles, addDriverFiles } from './pci-bus-files.js';
 
 export interface PciSysfsContext {
   table: InodeTable;
@@ -29,6 +32,8 @@ export interface PciSysfsContext {
   bars: BarStore;
   /** bind/unbind/remove files appear when a driver core is given */
   drivers?: DriverCore;
+  /** after a config write was kept (the command register may have changed) */
+  configWritten?: (dev: PciDev) => void;
 }
 
 const hex = (n: number, w: number) => `0x${n.toString(16).padStart(w, '0')}`;
@@ -55,7 +60,7 @@ function addDeviceAttrs(ctx: PciSysfsContext, dir: DirNode, dev: PciDev): void {
   ro('subsystem_device', () => `${hex(dev.ids.subsystemDevice, 4)}\n`);
   ro('revision', () => `${hex(dev.ids.revision, 2)}\n`);
   ro('class', () => `${hex(dev.ids.classCode, 6)}\n`);
-  ro('irq', () => `${dev.irq}\n`);
+  ro('irq', () => `${irqShow(dev)}\n`);
   ro('modalias', () => modaliasText(dev));
   ro('resource', () => resourceText(dev));
   ro('local_cpus', () => {
@@ -123,7 +128,9 @@ function addDeviceAttrs(ctx: PciSysfsContext, dir: DirNode, dev: PciDev): void {
     },
     write: (offset, data, caller) => {
       if (!isPrivileged(caller)) throw kernelError('EPERM', 'config writes need CAP_SYS_ADMIN');
-      return writeConfig(dev, offset, data);
+      const n = writeConfig(dev, offset, data);
+      ctx.configWritten?.(dev);
+      return n;
     },
   });
   for (const bar of dev.bars) {
@@ -156,31 +163,71 @@ export class PciSysfs {
   ) {
     const t = ctx.table;
     const sys = t.dirs(t.root, 'sys');
-    const devices = t.dirs(sys, 'devices');
+    this.devicesDir = t.dirs(sys, 'devices');
     this.busPci = t.dirs(sys, 'bus/pci');
     this.busDevices = t.dirs(this.busPci, 'devices');
     this.drivers = t.dirs(this.busPci, 'drivers');
     this.iommuGroups = ctx.host.spec.iommu ? t.dirs(sys, 'kernel/iommu_groups') : undefined;
+    const core = ctx.drivers;
+    if (core) {
+      addBusFiles(t, this.busPci, ctx.host, core, () => void core.rescan());
+      // every driver is registered at boot, bound to something or not
+      for (const name of core.drivers()) this.driverDir(name);
+    }
 
     const place = (dev: PciDev, parent: DirNode) => {
-      const dir = t.dir(parent, dev.bdf);
-      this.dirs.set(dev, dir);
-      addDeviceAttrs(ctx, dir, dev);
-      // 0220, as DEVICE_ATTR_IGNORE_LOCKDEP(remove, 0220, …) declares it
-      if (ctx.drivers) t.text(dir, 'remove', 0o220, undefined, (text) => this.removeStore(dev, text));
-      for (const child of dev.children) place(child, dir);
+      this.placeOne(dev, parent);
+      for (const child of dev.children) place(child, this.dirs.get(dev)!);
     };
     for (const hb of ctx.host.hostBridges) {
-      const hbDir = t.dir(devices, hb.dirName);
+      const hbDir = t.dir(this.devicesDir, hb.dirName);
       for (const dev of hb.rootBusDevices) place(dev, hbDir);
     }
-    for (const dev of ctx.host.sorted()) {
-      const dir = this.dirs.get(dev)!;
-      t.symlink(this.busDevices, dev.bdf, relativeTarget(pathOf(this.busDevices), pathOf(dir)));
-      t.symlink(dir, 'subsystem', relativeTarget(pathOf(dir), pathOf(this.busPci)));
-      if (dev.driver) this.linkDriver(dev);
-      if (this.iommuGroups && dev.iommuGroup !== undefined) this.linkIommuGroup(dev, this.iommuGroups);
+    for (const dev of ctx.host.sorted()) this.linkDevice(dev);
+  }
+
+  private readonly devicesDir: DirNode;
+  private readonly mountedAt = Date.now();
+
+  private placeOne(dev: PciDev, parent: DirNode): void {
+    const dir = this.ctx.table.dir(parent, dev.bdf);
+    this.dirs.set(dev, dir);
+    addDeviceAttrs(this.ctx, dir, dev);
+    const core = this.ctx.drivers;
+    if (core) {
+      addDeviceExtras(
+        {
+          table: this.ctx.table,
+          drivers: core,
+          vfs: this.vfs,
+          mountedAt: this.mountedAt,
+          remove: (d) => core.remove(d),
+          rescan: () => void core.rescan(),
+        },
+        dir,
+        dev,
+      );
     }
+  }
+
+  /** The bus link, subsystem, driver and IOMMU group links of a placed function. */
+  private linkDevice(dev: PciDev): void {
+    const t = this.ctx.table;
+    const dir = this.dirs.get(dev)!;
+    t.symlink(this.busDevices, dev.bdf, relativeTarget(pathOf(this.busDevices), pathOf(dir)));
+    t.symlink(dir, 'subsystem', relativeTarget(pathOf(dir), pathOf(this.busPci)));
+    if (dev.driver) this.linkDriver(dev);
+    if (this.iommuGroups && dev.iommuGroup !== undefined) this.linkIommuGroup(dev, this.iommuGroups);
+  }
+
+  /** A function found again by a rescan: its directory under its parent's, and its links. */
+  added(dev: PciDev): void {
+    const parent = dev.upstream ? this.dirs.get(dev.upstream) : (this.devicesDir.children.get(dev.hostBridge.dirName) as DirNode | undefined);
+    if (!parent || this.dirs.has(dev)) return;
+    this.placeOne(dev, parent);
+    this.linkDevice(dev);
+    this.vfs?.added(parent, dev.bdf);
+    this.vfs?.added(this.busDevices, dev.bdf);
   }
 
   /** sys/bus/pci/drivers/<name>, with its bind and unbind files. */
@@ -189,17 +236,7 @@ export class PciSysfs {
     if (existing) return existing;
     const t = this.ctx.table;
     const drv = t.dir(this.drivers, name);
-    const core = this.ctx.drivers;
-    if (core) {
-      const bdfOf = (text: string) => {
-        const dev = this.ctx.host.find(text.trim());
-        if (!dev || text.trim().length < 7) throw kernelError('ENODEV', `no device ${text.trim()}`);
-        return dev;
-      };
-      // kernel: bind_store() / unbind_store(), drivers/base/bus.c
-      t.text(drv, 'bind', 0o200, undefined, (text) => core.bind(bdfOf(text), name));
-      t.text(drv, 'unbind', 0o200, undefined, (text) => core.unbind(bdfOf(text), name));
-    }
+    if (this.ctx.drivers) addDriverFiles(t, drv, name, this.ctx.host, this.ctx.drivers);
     this.vfs?.added(this.drivers, name);
     return drv;
   }
@@ -212,6 +249,7 @@ export class PciSysfs {
     t.symlink(dir, 'driver', relativeTarget(pathOf(dir), pathOf(drv)));
     this.vfs?.added(drv, dev.bdf);
     this.vfs?.added(dir, 'driver');
+    syncMsiIrqs({ table: t, vfs: this.vfs }, dir, dev);
   }
 
   unlinkDriver(dev: PciDev, driver: string): void {
@@ -221,6 +259,7 @@ export class PciSysfs {
     if (back) this.remove(back);
     const link = dir.children.get('driver');
     if (link) this.remove(link);
+    syncMsiIrqs({ table: this.ctx.table, vfs: this.vfs }, dir, dev);
   }
 
   private linkIommuGroup(dev: PciDev, groups: DirNode): void {
@@ -241,12 +280,6 @@ export class PciSysfs {
   private remove(node: VNode): void {
     if (this.vfs) this.vfs.remove(node);
     else this.ctx.table.unlink(node);
-  }
-
-  // kernel: remove_store(), drivers/pci/pci-sysfs.c [618]
-  private async removeStore(dev: PciDev, text: string): Promise<void> {
-    if (kstrtoul(text) === 0) return;
-    await this.ctx.drivers!.remove(dev);
   }
 
   /** After the model removed a function: its directory and every link to it go. */
