@@ -6,7 +6,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # Debian packages the tool and its tests need, by the command that proves them present.
-DEB_PACKAGES := lspci:pciutils fusermount3:fuse3 mount:mount hexdump:bsdextrautils gcc:gcc python3:python3 setpriv:util-linux
+DEB_PACKAGES := lspci:pciutils fusermount3:fuse3 mount:mount hexdump:bsdextrautils gcc:gcc python3:python3 setpriv:util-linux unshare:util-linux lsblk:util-linux fallocate:util-linux fio:fio lstopo:hwloc nvme:nvme-cli
 SRC := $(shell find src -name '*.ts')
 
 .PHONY: help setup system-deps demo test test-unit test-e2e bench build clean
@@ -46,7 +46,7 @@ test: build
 	npx vitest run
 
 test-unit: build
-	npx vitest run test/config test/fuse test/model test/vfs
+	npx vitest run test/cli test/config test/fuse test/model test/vfs
 
 test-e2e: build
 	npx vitest run test/e2e

@@ -10,6 +10,7 @@ import { HMM_USAGE, hmmCommand } from './hmm-cmd.js';
 import { DMABUF_USAGE, dmabufCommand } from './dmabuf-cmd.js';
 import { SCENARIO_USAGE, scenarioCommand } from './scenario-cmd.js';
 import { MOUNT_USAGE, mountCommand } from './mount-cmd.js';
+import { RUN_USAGE, runCommand } from './run-cmd.js';
 import { STATUS_USAGE, statusCommand } from './status-cmd.js';
 import { TOPO_USAGE, topoCommand } from './topo-cmd.js';
 import { UNMOUNT_USAGE, unmountCommand } from './unmount-cmd.js';
@@ -17,6 +18,7 @@ import { UNMOUNT_USAGE, unmountCommand } from './unmount-cmd.js';
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; usage: string; summary: string }> = {
   mount: { run: mountCommand, usage: MOUNT_USAGE, summary: 'mount an emulated PCI host (sysfs + dev tree) at a directory' },
   unmount: { run: unmountCommand, usage: UNMOUNT_USAGE, summary: 'unmount and stop the daemon; recovers stale mounts' },
+  run: { run: runCommand, usage: RUN_USAGE, summary: 'run a command with the emulated host at the real /sys and /dev paths' },
   status: { run: statusCommand, usage: STATUS_USAGE, summary: 'list live and stale p2pemu mounts' },
   topo: { run: topoCommand, usage: TOPO_USAGE, summary: 'print a topology as a tree, Graphviz dot or JSON' },
   explain: { run: explainCommand, usage: EXPLAIN_USAGE, summary: 'why a client/provider pair gets its P2P map type and distance' },
