@@ -20,8 +20,8 @@ function deviceByName(host: PciHost, text: string): PciDev {
 }
 
 // kernel: uevent_store(), drivers/base/core.c: a known action, optionally followed by a UUID and variables
-function ueventStore(text: string): void {
-  if (!/^(add|remove|change|move|online|offline|bind|unbind)(\s|$)/.test(text)) throw kernelError('EINVAL', 'unknown uevent action');
+export function ueventStore(text: string): void {
+  if (!/^(add|remove|change|move|online|offline|bind|unbind)(\s|$)/.test(text.trim())) throw kernelError('EINVAL', 'unknown uevent action');
 }
 
 export function addBusFiles(t: InodeTable, busPci: DirNode, host: PciHost, drivers: DriverCore, rescan: () => void): void {

@@ -23,7 +23,7 @@ import { kstrtobool, kstrtoint, kstrtoul } from './kstrto.js';
 import { sliceAt } from '../command-file.js';
 import { cpulistText, cpumaskText, mergeCpuRanges, modaliasText, resourceText, ueventText } from './pci-format.js';
 import { addDeviceExtras, syncMsiIrqs } from './pci-device-extras.js';
-import { addBusFiles, addDriverFiles } from './pci-bus-files.js';
+import { addBusFiles, addDriverFiles, ueventStore } from './pci-bus-files.js';
 
 export interface PciSysfsContext {
   table: InodeTable;
@@ -72,9 +72,7 @@ function addDeviceAttrs(ctx: PciSysfsContext, dir: DirNode, dev: PciDev): void {
   ro('consistent_dma_mask_bits', () => `${dev.driver && !dev.isBridge ? 64 : 32}\n`);
   ro('ari_enabled', () => '0\n');
   ro('power_state', () => 'D0\n');
-  t.text(dir, 'uevent', 0o644, () => ueventText(dev), (text) => {
-    if (!/^(add|remove|change|move|online|offline|bind|unbind)\b/.test(text.trim())) throw kernelError('EINVAL', 'unknown uevent action');
-  });
+  t.text(dir, 'uevent', 0o644, () => ueventText(dev), ueventStore);
   t.text(
     dir,
     'enable',
