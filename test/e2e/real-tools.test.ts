@@ -26,19 +26,41 @@ const run = (script: string, input?: string) => {
 };
 const ALLOCATE = (bdf: string) => `/sys/bus/pci/devices/${bdf}/p2pmem/allocate`;
 
+// the read-only tools run once, in one namespace; each test reads its section
+const TOOLS: Record<string, string> = {
+  tree: 'lspci -tv',
+  vvv: 'lspci -vvv -s 03:00.0',
+  lsblk: 'lsblk -d -n -o NAME,MAJ:MIN,SIZE,TYPE',
+  nvmeVerbose: 'nvme list -v',
+  nvmeList: 'nvme list',
+  nvmeListBlk: 'LD_PRELOAD=SHIM nvme list',
+  lstopo: 'lstopo --of console',
+  lstopoWhole: 'lstopo --of console --whole-system',
+};
+const out: Record<string, string> = {};
+
 describe.skipIf(!isRoot)('lspci, lsblk, nvme-cli and lstopo at the real paths', () => {
+  beforeAll(() => {
+    const script = Object.entries(TOOLS)
+      .map(([k, cmd]) => `echo '@@${k}'; ${cmd.replace('SHIM', `${bin}/fake-devnode.so`)} 2>/dev/null`)
+      .join('; ');
+    const all = run(script).stdout;
+    for (const part of all.split(/^@@/m).filter(Boolean)) {
+      const nl = part.indexOf('\n');
+      out[part.slice(0, nl)] = part.slice(nl + 1);
+    }
+  });
+
   test('lspci -tv and lspci -vvv read /sys/bus/pci without -A', () => {
-    const tree = run('lspci -tv 2>/dev/null').stdout;
-    expect(tree).toContain('+-01.0-[01-05]----00.0-[02-05]--+-00.0-[03]----00.0  Samsung Electronics Co Ltd NVMe SSD Controller PM173X');
-    expect(tree).toMatch(/\\-\[0000:80\]-\+-00\.0/);
-    const vvv = run('lspci -vvv -s 03:00.0 2>/dev/null').stdout;
-    expect(vvv).toMatch(/Physical Slot: \d+/);
-    expect(vvv).toContain('MSI-X: Enable+ Count=64 Masked-');
-    expect(vvv).toContain('Kernel driver in use: nvme');
+    expect(out.tree).toContain('+-01.0-[01-05]----00.0-[02-05]--+-00.0-[03]----00.0  Samsung Electronics Co Ltd NVMe SSD Controller PM173X');
+    expect(out.tree).toMatch(/\\-\[0000:80\]-\+-00\.0/);
+    expect(out.vvv).toMatch(/Physical Slot: \d+/);
+    expect(out.vvv).toContain('MSI-X: Enable+ Count=64 Masked-');
+    expect(out.vvv).toContain('Kernel driver in use: nvme');
   });
 
   test('lsblk lists the namespaces with their sizes, and only them', () => {
-    expect(run('lsblk -d -n -o NAME,MAJ:MIN,SIZE,TYPE').stdout.split('\n').filter(Boolean).map((l) => l.split(/\s+/))).toEqual([
+    expect(out.lsblk!.split('\n').filter(Boolean).map((l) => l.split(/\s+/))).toEqual([
       ['nvme0n1', '259:0', '1G', 'disk'],
       ['nvme1n1', '259:1', '1G', 'disk'],
       ['nvme2n1', '259:2', '1G', 'disk'],
@@ -46,28 +68,24 @@ describe.skipIf(!isRoot)('lspci, lsblk, nvme-cli and lstopo at the real paths', 
   });
 
   test('nvme list -v shows the subsystems and controllers (serial, model, firmware, address) from sysfs', () => {
-    const out = run('nvme list -v').stdout;
-    expect(out).toMatch(/^nvme-subsys0\s+nqn\.2014-08\.dev\.p2pemu:nvme:P2PEMU000NVME0\s+nvme0$/m);
-    expect(out).toMatch(/^nvme0\s+P2PEMU000NVME0\s+SAMSUNG MZWLJ1T9HBJR-00007\s+P2PEMU01 pcie\s+0000:03:00\.0\s+nvme-subsys0/m);
+    expect(out.nvmeVerbose).toMatch(/^nvme-subsys0\s+nqn\.2014-08\.dev\.p2pemu:nvme:P2PEMU000NVME0\s+nvme0$/m);
+    expect(out.nvmeVerbose).toMatch(/^nvme0\s+P2PEMU000NVME0\s+SAMSUNG MZWLJ1T9HBJR-00007\s+P2PEMU01 pcie\s+0000:03:00\.0\s+nvme-subsys0/m);
   });
 
   // libnvme's nvme_open() fstat()s /dev/nvmeXnY and wants S_ISBLK: a regular file over FUSE is
   // skipped, so plain `nvme list` prints its header only (README: Real tools). With an fstat
   // shim standing in for run's planned supervisor, every other step works.
   test('nvme list: namespaces with model, serial and size once fstat says block device (the one gap left)', () => {
-    expect(run('nvme list').stdout.trim().split('\n')).toHaveLength(2);
-    const out = run(`LD_PRELOAD='${bin}/fake-devnode.so' nvme list`).stdout;
-    expect(out).toMatch(/^\/dev\/nvme0n1\s+\/dev\/ng0n1\s+P2PEMU000NVME0\s+SAMSUNG MZWLJ1T9HBJR-00007\s+1\s+1\.07\s+GB \/\s+1\.07\s+GB\s+512\s+B \+\s+0 B\s+P2PEMU01$/m);
-    expect(out.match(/^\/dev\/nvme\dn1/gm)).toHaveLength(3);
+    expect(out.nvmeList!.trim().split('\n')).toHaveLength(2);
+    expect(out.nvmeListBlk).toMatch(/^\/dev\/nvme0n1\s+\/dev\/ng0n1\s+P2PEMU000NVME0\s+SAMSUNG MZWLJ1T9HBJR-00007\s+1\s+1\.07\s+GB \/\s+1\.07\s+GB\s+512\s+B \+\s+0 B\s+P2PEMU01$/m);
+    expect(out.nvmeListBlk!.match(/^\/dev\/nvme\dn1/gm)).toHaveLength(3);
   });
 
   test('lstopo shows the NVMe disks under NUMA node 0; node 1 and the accelerator with --whole-system', () => {
-    const allowed = run('lstopo --of console').stdout;
-    expect(allowed).toMatch(/NUMANode L#0 \(P#0 16GB\)[\s\S]*PCI 03:00\.0 \(NVMExp\)\n\s+Block\(Disk\) "nvme0n1"/);
+    expect(out.lstopo).toMatch(/NUMANode L#0 \(P#0 16GB\)[\s\S]*PCI 03:00\.0 \(NVMExp\)\n\s+Block\(Disk\) "nvme0n1"/);
     // this machine's cgroup allows only its own CPUs: hwloc hides what it disallows, as on real hardware
-    const whole = run('lstopo --of console --whole-system').stdout;
-    expect(whole).toMatch(/Package L#1\n\s+NUMANode L#1 \(P#1 16GB\)[\s\S]*PCI 81:00\.0 \(3D\)/);
-    expect(whole).not.toContain('Net "eth0"');
+    expect(out.lstopoWhole).toMatch(/Package L#1\n\s+NUMANode L#1 \(P#1 16GB\)[\s\S]*PCI 81:00\.0 \(3D\)/);
+    expect(out.lstopoWhole).not.toContain('Net "eth0"');
   });
 });
 
