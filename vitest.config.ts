@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/setup/yield-between-tests.ts'],
     // Mount tests start daemons and real processes: two files at a time is what 2 cores take.
     pool: 'forks',
     maxWorkers: 2,

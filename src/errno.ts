@@ -24,6 +24,7 @@ export const ERRNO = {
   ENOSPC: 28,
   ESPIPE: 29,
   EROFS: 30,
+  EPIPE: 32,
   ERANGE: 34,
   ENOSYS: 38,
   ENOTEMPTY: 39,

@@ -44,6 +44,8 @@ export interface DirectBacking {
   checkDirect?: boolean;
   /** the data path counts what it serves in this slot of the session's transfer counters */
   statsSlot?: number;
+  /** a write at or past the end fails with EFBIG (kernfs binary attributes) instead of ENOSPC (block devices) */
+  pastEndEfbig?: boolean;
 }
 
 export interface OpenIntent {

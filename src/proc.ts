@@ -1,6 +1,6 @@
 // Facts about processes from /proc (a leaf module, usable from every layer).
 
-import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 
 export interface FileMapping {
   start: number;
@@ -102,19 +102,6 @@ export function readProcessMemory(pid: number, addr: number, len: number): Buffe
   }
 }
 
-/** Writes bytes into a process's memory at `addr`, as an ioctl handler copies results to user space. */
-export function writeProcessMemory(pid: number, addr: number, data: Buffer): boolean {
-  let fd: number | undefined;
-  try {
-    fd = openSync(`/proc/${pid}/mem`, 'r+');
-    return writeSync(fd, data, 0, data.length, addr) === data.length;
-  } catch {
-    return false;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
 /** Whether each page of [addr, addr + npages·4 KiB) is present in RAM (/proc/PID/pagemap bit 63). */
 export function pagesPresent(pid: number, addr: number, npages: number): boolean[] | undefined {
   let fd: number | undefined;
@@ -122,7 +109,10 @@ export function pagesPresent(pid: number, addr: number, npages: number): boolean
     fd = openSync(`/proc/${pid}/pagemap`, 'r');
     const b = Buffer.alloc(npages * 8);
     readSync(fd, b, 0, b.length, (addr / 4096) * 8);
-    return Array.from({ length: npages }, (_, i) => (b.readBigUInt64LE(i * 8) & (1n << 63n)) !== 0n);
+    // bit 63 of each little-endian entry is the top bit of its last byte
+    const present = new Array<boolean>(npages);
+    for (let i = 0; i < npages; i++) present[i] = (b[i * 8 + 7]! & 0x80) !== 0;
+    return present;
   } catch {
     return undefined;
   } finally {

@@ -7,6 +7,7 @@ import type { DirectBacking } from './types.js';
 export const HANDLE_CAPACITY = 1 << 16;
 const FLAG_WRITABLE = 1;
 const FLAG_CHECK_DIRECT = 2;
+const FLAG_PAST_END_EFBIG = 4;
 // ints per slot: fd, flags, backing id, O_DIRECT alignment, stats slot
 const INTS = 5;
 export const STATS_SLOTS = 1024;
@@ -66,7 +67,8 @@ export class HandleTable {
   private fill(fh: number, backing: DirectBacking): void {
     this.floats[fh * 2] = backing.offset;
     this.floats[fh * 2 + 1] = backing.size;
-    const flags = (backing.writable ? FLAG_WRITABLE : 0) | (backing.checkDirect ? FLAG_CHECK_DIRECT : 0);
+    const flags =
+      (backing.writable ? FLAG_WRITABLE : 0) | (backing.checkDirect ? FLAG_CHECK_DIRECT : 0) | (backing.pastEndEfbig ? FLAG_PAST_END_EFBIG : 0);
     Atomics.store(this.ints, fh * INTS + 1, flags);
     Atomics.store(this.ints, fh * INTS + 2, backing.id);
     Atomics.store(this.ints, fh * INTS + 3, backing.directAlign ?? 0);
@@ -133,6 +135,11 @@ export class HandleTable {
 
   writable(fh: number): boolean {
     return (this.ints[fh * INTS + 1]! & FLAG_WRITABLE) !== 0;
+  }
+
+  /** A write at or past the end: EFBIG for this handle, or ENOSPC? */
+  pastEndEfbig(fh: number): boolean {
+    return (this.ints[fh * INTS + 1]! & FLAG_PAST_END_EFBIG) !== 0;
   }
 
   backingId(fh: number): number {

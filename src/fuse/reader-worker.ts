@@ -18,6 +18,7 @@ interface ReaderData {
 }
 
 const ENOSPC = 28;
+const EFBIG = 27;
 const EINVAL = 22;
 const O_DIRECT = 0o40000;
 const EBADF = 9;
@@ -100,7 +101,7 @@ function serveWrite(fh: number, backingFd: number): void {
   const size = req.readUInt32LE(56);
   const fileSize = table.size(fh);
   if (offset >= fileSize && size > 0) {
-    send(OUT_HEADER_SIZE, ENOSPC);
+    send(OUT_HEADER_SIZE, table.pastEndEfbig(fh) ? EFBIG : ENOSPC);
     return;
   }
   const len = Math.min(size, fileSize - offset);

@@ -16,14 +16,18 @@ import { trackPfnMap, type P2pmemContext } from './sysfs/p2pmem-group.js';
 class DmaBufFile implements DeviceFile {
   constructor(
     private readonly ctx: P2pmemContext,
+    private readonly core: DmaBufCore,
     private readonly buf: DmaBuf,
     private readonly opens: Set<DmaBufFile>,
   ) {
+    // an open file holds the buffer, as a process's dma-buf fd does
+    core.get(buf);
     opens.add(this);
   }
 
   release(): void {
     this.opens.delete(this);
+    this.core.put(this.buf);
   }
 
   backing(): FileBacking | undefined {
@@ -55,13 +59,14 @@ export function addDmabufFiles(ctx: P2pmemContext, core: DmaBufCore): void {
       mode: 0o600,
       direct: false,
       size: () => buf.size,
-      openFile: () => new DmaBufFile(ctx, buf, opens),
+      openFile: () => new DmaBufFile(ctx, core, buf, opens),
     });
     nodes.set(buf, { node, opens });
     trackPfnMap(ctx, node.ino, `a mapping of dma-buf ${buf.id} (exported by ${buf.exporter.bdf})`);
     ctx.vfs.added(dir, node.name);
   };
-  core.events.revoked = (buf) => {
+  // revoked with its exporter, or released with its last reference: the file goes
+  const drop = (buf: DmaBuf) => {
     const n = nodes.get(buf);
     if (!n) return;
     nodes.delete(buf);
@@ -70,4 +75,6 @@ export function addDmabufFiles(ctx: P2pmemContext, core: DmaBufCore): void {
     void ctx.vfs.invalidation?.inode(n.node.ino).catch(() => undefined);
     ctx.vfs.remove(n.node);
   };
+  core.events.revoked = drop;
+  core.events.released = drop;
 }

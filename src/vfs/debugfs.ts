@@ -8,10 +8,12 @@ import { MAP_TYPE_NAMES, type P2pdmaSubsystem } from '../model/p2pdma/index.js';
 import type { PciHost } from '../model/pci/index.js';
 import type { TransferStats } from '../model/nvme/index.js';
 import { foliosText } from './debugfs-folios.js';
-import { CommandFile, type CommandHandler } from './command-file.js';
+import { CommandFile, commandNumber, type CommandHandler } from './command-file.js';
 import type { InodeTable } from './tree.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
+/** the most one `dma read` returns (as hex, twice as many characters) */
+const DMA_READ_MAX = 1 << 20;
 
 function table(rows: (string | number)[][]): string {
   if (rows.length === 0) return '';
@@ -62,26 +64,24 @@ export function countersText(p2pdma: P2pdmaSubsystem): string {
  */
 function dmaCommand(host: PciHost, view: BarView): CommandHandler {
   return async (command) => {
-    const [op, id, barText, offText, arg] = command.split(/\s+/);
+    const [op, id, barText, offText, arg, extra] = command.split(/\s+/);
+    if (op !== 'read' && op !== 'write') throw kernelError('EINVAL', 'commands: read BDF BAR OFFSET LEN | write BDF BAR OFFSET HEX');
     const dev = id ? host.find(id) : undefined;
     if (!dev) throw kernelError('ENODEV', `no device ${id}`);
-    const bar = dev.bars.find((b) => b.index === Number(barText));
+    const bar = dev.bars.find((b) => b.index === commandNumber(barText));
     if (!bar) throw kernelError('EINVAL', `${dev.bdf} has no BAR ${barText}`);
-    const offset = Number(offText);
-    if (!Number.isSafeInteger(offset) || offset < 0) throw kernelError('EINVAL', 'bad offset');
+    const offset = commandNumber(offText);
+    if (Number.isNaN(offset) || extra !== undefined) throw kernelError('EINVAL', 'bad offset or extra arguments');
     if (op === 'read') {
-      const len = Number(arg);
-      if (!Number.isSafeInteger(len) || len <= 0 || offset + len > bar.size || len > 1 << 20) throw kernelError('EINVAL', 'bad length');
+      const len = commandNumber(arg);
+      if (!(len > 0) || offset + len > bar.size || len > DMA_READ_MAX) throw kernelError('EINVAL', 'bad length');
       return (await view.read(dev.bdf, bar.index, bar.size, offset, len)).toString('hex');
     }
-    if (op === 'write') {
-      if (!arg || !/^([0-9a-f]{2})+$/i.test(arg)) throw kernelError('EINVAL', 'data must be hex bytes');
-      const bytes = Buffer.from(arg, 'hex');
-      if (offset + bytes.length > bar.size) throw kernelError('EINVAL', 'write beyond the BAR');
-      await view.write(dev.bdf, bar.index, bar.size, offset, bytes);
-      return 'ok';
-    }
-    throw kernelError('EINVAL', 'commands: read BDF BAR OFFSET LEN | write BDF BAR OFFSET HEX');
+    if (!arg || !/^([0-9a-f]{2})+$/i.test(arg)) throw kernelError('EINVAL', 'data must be hex bytes');
+    const bytes = Buffer.from(arg, 'hex');
+    if (offset + bytes.length > bar.size) throw kernelError('EINVAL', 'write beyond the BAR');
+    await view.write(dev.bdf, bar.index, bar.size, offset, bytes);
+    return 'ok';
   };
 }
 
@@ -93,12 +93,12 @@ export function transfersText(stats: TransferStats): string {
 
 export function buildDebugfs(t: InodeTable, host: PciHost, p2pdma: P2pdmaSubsystem, view: BarView, stats: TransferStats): void {
   const dir = t.dirs(t.root, 'sys/kernel/debug/p2pemu');
-  t.text(dir, 'transfers', 0o400, () => transfersText(stats));
-  t.text(dir, 'folios', 0o400, () => foliosText(p2pdma));
-  t.text(dir, 'allocations', 0o400, () => allocationsText(p2pdma));
-  t.text(dir, 'pools', 0o400, () => poolsText(p2pdma));
-  t.text(dir, 'map_types', 0o400, () => mapTypesText(p2pdma, host));
-  t.text(dir, 'counters', 0o400, () => countersText(p2pdma));
+  t.seqText(dir, 'transfers', 0o400, () => transfersText(stats));
+  t.seqText(dir, 'folios', 0o400, () => foliosText(p2pdma));
+  t.seqText(dir, 'allocations', 0o400, () => allocationsText(p2pdma));
+  t.seqText(dir, 'pools', 0o400, () => poolsText(p2pdma));
+  t.seqText(dir, 'map_types', 0o400, () => mapTypesText(p2pdma, host));
+  t.seqText(dir, 'counters', 0o400, () => countersText(p2pdma));
   t.device(dir, {
     name: 'dma',
     mode: 0o600,

@@ -23,6 +23,8 @@ interface NodeBase {
   name: string;
   parent: DirNode | undefined;
   mode: number; // permission bits only
+  /** set when the node left the tree: kernfs has no active reference left to give, open files get ENODEV */
+  removed?: boolean;
 }
 
 export interface DirNode extends NodeBase {
@@ -33,8 +35,10 @@ export interface DirNode extends NodeBase {
 export interface TextAttrNode extends NodeBase {
   kind: 'text';
   show?: () => string;
-  /** throws a KernelError for bad input, as the kernel's store returns an errno; may wait (a removal) */
+  /** gets at most one page, decoded latin1; throws a KernelError for bad input, as the kernel's store returns an errno; may wait (a removal) */
   store?: (text: string, caller: Caller) => void | Promise<void>;
+  /** a debugfs seq_file rather than a sysfs attribute: no one-page limit, size 0 */
+  seq?: boolean;
 }
 
 export interface BinAttrNode extends NodeBase {

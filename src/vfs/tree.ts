@@ -53,6 +53,7 @@ export class InodeTable {
     node.parent?.children.delete(node.name);
     const drop = (n: VNode): void => {
       this.nodes[n.ino] = undefined;
+      n.removed = true;
       if (n.kind === 'dir') for (const c of n.children.values()) drop(c);
     };
     drop(node);
@@ -79,6 +80,11 @@ export class InodeTable {
 
   text(parent: DirNode, name: string, mode: number, show?: TextAttrNode['show'], store?: TextAttrNode['store']): TextAttrNode {
     return this.register<TextAttrNode>(parent, { kind: 'text', name, mode, show, store });
+  }
+
+  /** A read-only debugfs file shown through seq_file: the whole text, however long. */
+  seqText(parent: DirNode, name: string, mode: number, show: () => string): TextAttrNode {
+    return this.register<TextAttrNode>(parent, { kind: 'text', name, mode, show, seq: true });
   }
 
   bin(parent: DirNode, spec: Omit<NewNode<BinAttrNode>, 'kind'>): BinAttrNode {

@@ -44,6 +44,12 @@ function truncateCheck(n: VNode, cause: TruncateCause): void {
   if (n.kind === 'device' && n.standsFor !== undefined && cause !== 'open') throw kernelError('EINVAL', 'a device cannot be truncated');
 }
 
+// kernel: kernfs_get_active(), fs/kernfs/dir.c
+/** An attribute whose node left the tree has no active reference: reads and writes through old opens fail. */
+function activeOrThrow(n: VNode): void {
+  if (n.removed) throw kernelError('ENODEV', `${n.name} was removed`);
+}
+
 /** How the tree tells the kernel's caches that something changed (set by the daemon). */
 export interface CacheInvalidation {
   entry(parentIno: number, name: string): void;
@@ -107,9 +113,9 @@ export class Vfs implements FuseFilesystem {
         for (const c of n.children.values()) if (c.kind === 'dir') subdirs++;
         return { ...base, mode: S_IFDIR | n.mode, size: 0, nlink: 2 + subdirs };
       }
-      // sysfs text attributes all claim one page
+      // sysfs text attributes all claim one page; debugfs files size 0
       case 'text':
-        return { ...base, mode: S_IFREG | n.mode, size: PAGE_SIZE };
+        return { ...base, mode: S_IFREG | n.mode, size: n.seq ? 0 : PAGE_SIZE };
       case 'bin':
         return { ...base, mode: S_IFREG | n.mode, size: n.size };
       case 'device':
@@ -214,12 +220,18 @@ export class Vfs implements FuseFilesystem {
     switch (n.kind) {
       case 'text': {
         // Like a seq_file: show() runs once per open, later reads continue in that text.
-        if (!h!.text) h!.text = Buffer.from(n.show!());
-        return sliceAt(h!.text, offset, size, PAGE_SIZE);
+        if (!h!.text) {
+          activeOrThrow(n);
+          h!.text = Buffer.from(n.show!());
+        }
+        // a sysfs show() fills one page; a debugfs seq_file grows its buffer as needed
+        return sliceAt(h!.text, offset, size, n.seq ? h!.text.length : PAGE_SIZE);
       }
       case 'bin': {
+        activeOrThrow(n);
         if (offset >= n.size) return Buffer.alloc(0);
-        return n.read!(offset, Math.min(size, n.size - offset), caller);
+        // kernfs_file_read_iter(): at most one page per read
+        return n.read!(offset, Math.min(size, PAGE_SIZE, n.size - offset), caller);
       }
       case 'device':
         if (h?.file) {
@@ -239,15 +251,22 @@ export class Vfs implements FuseFilesystem {
     switch (n.kind) {
       case 'text': {
         if (!n.store) throw kernelError('EACCES', 'attribute is read-only');
-        // sysfs hands store() at most one page; a write at an offset still goes to store()
-        const done = n.store(data.subarray(0, PAGE_SIZE - 1).toString('latin1'), caller);
-        return done instanceof Promise ? done.then(() => data.length) : data.length;
+        activeOrThrow(n);
+        // sysfs_kf_write(): nothing to store, nothing stored
+        if (data.length === 0) return 0;
+        // kernfs_fop_write_iter(): store() gets the first page and the write takes that much;
+        // a write at an offset still goes to store()
+        const page = data.subarray(0, PAGE_SIZE);
+        const done = n.store(page.toString('latin1'), caller);
+        return done instanceof Promise ? done.then(() => page.length) : page.length;
       }
       case 'bin':
+        activeOrThrow(n);
+        // sysfs_kf_bin_write(): at or past the end is EFBIG, a missing write op EIO, one page per write
+        if (offset >= n.size) throw kernelError('EFBIG', `offset ${offset} is at or past the end (${n.size} bytes)`);
+        if (data.length === 0) return 0;
         if (!n.write) throw kernelError('EIO', 'attribute cannot be written');
-        // kernel: sysfs_kf_bin_write(), fs/sysfs/file.c
-        if (offset >= n.size) throw kernelError('EFBIG', 'write past the end of a binary attribute');
-        return n.write(offset, data.subarray(0, n.size - offset), caller);
+        return n.write(offset, data.subarray(0, Math.min(PAGE_SIZE, n.size - offset)), caller);
       case 'device':
         if (h?.file) {
           if (!h.file.write) throw kernelError('EINVAL', 'device does not support write');

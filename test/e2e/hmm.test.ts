@@ -2,7 +2,6 @@
 // (hmm-tests in spirit: mirror, snapshot, migrate, foreign faults, prot errors).
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { existsSync } from 'node:fs';
 import { isRoot, p2pemu, sh, tempDir } from './helpers.js';
 
 let mnt: string;
@@ -87,11 +86,16 @@ cmd(f'mirror {none_addr} 2'); print(cmd(f'read {none_addr} 2'))
 });
 
 describe.skipIf(!isRoot)('dma-buf through debugfs', () => {
-  const ctl = (cmds: string[]) =>
+  // Each step is a control command, or "$ cmd" run by the shell while the control file stays
+  // open (its buffers and attachments live as long as the open that made them).
+  const ctl = (steps: string[]) =>
     sh(`python3 - <<'PY'
-import errno, os
+import errno, os, subprocess
 fd = os.open('${mnt}/sys/kernel/debug/p2pemu/dmabuf', os.O_RDWR)
-for c in ${JSON.stringify(cmds)}:
+for c in ${JSON.stringify(steps)}:
+    if c.startswith('$ '):
+        print(subprocess.run(c[2:], shell=True, capture_output=True, text=True).stdout, end='')
+        continue
     try:
         os.write(fd, c.encode()); print(os.pread(fd, 4096, 0).decode().strip())
     except OSError as e:
@@ -119,17 +123,22 @@ PY`).stdout;
     // the CMB of nvme0 exports MMIO only: a static importer is refused
     // errno 95: python names it ENOTSUP
     expect(ctl(['export 0000:03:00.0 65536', 'attach 2 0000:04:00.0 static'])).toMatch(/^ok buf 2\nE(OPNOTSUPP|NOTSUP)\n$/);
-    sh(`echo 0000:81:00.0 > '${mnt}/sys/bus/pci/drivers/p2pemu_accel/unbind'`);
-    const state = sh(`cat '${mnt}/sys/kernel/debug/p2pemu/dmabufs'`).stdout;
-    expect(state).toMatch(/^1 0000:81:00\.0 1048576 revoked$/m);
-    expect(state).toMatch(/^ {2}1 0000:82:00\.0 1 1 revoked 1$/m);
-    expect(state).toMatch(/^ {2}2 0000:06:00\.0 1 0 revoked 1$/m);
+    const state = ctl([
+      'export 0000:81:00.0 1048576',
+      'attach 3 0000:82:00.0 p2p',
+      'attach 3 0000:06:00.0 p2p',
+      'map 4',
+      `$ echo 0000:81:00.0 > '${mnt}/sys/bus/pci/drivers/p2pemu_accel/unbind'; cat '${mnt}/sys/kernel/debug/p2pemu/dmabufs'`,
+    ]);
+    expect(state).toMatch(/^3 0000:81:00\.0 1048576 revoked$/m);
+    expect(state).toMatch(/^ {2}4 0000:82:00\.0 1 1 revoked 1$/m);
+    expect(state).toMatch(/^ {2}5 0000:06:00\.0 1 0 revoked 1$/m);
     sh(`echo 0000:81:00.0 > '${mnt}/sys/bus/pci/drivers/p2pemu_accel/bind'`);
   });
 
   // kernel: check_vma_flags(), mm/gup.c — the thread's central point (Hou Tao, 2025-12-24)
   test('O_DIRECT into an mmap of an exported dma-buf fails with EFAULT; the same read into p2pmem/allocate of the same device works', () => {
-    const id = /^ok buf (\d+)$/.exec(ctl(['export 0000:04:00.0 1048576']).trim())![1];
+    // the buffer lives while the control file that exported it (or its own file) is open
     const out = sh(`python3 - <<'PY'
 import errno, mmap, os
 M = '${mnt}'
@@ -138,16 +147,19 @@ def err(fn):
         return str(fn())
     except OSError as e:
         return errno.errorcode[e.errno]
-dbuf = mmap.mmap(os.open(M + '/sys/kernel/debug/p2pemu/dma_buf/${id}', os.O_RDWR), 1 << 20, mmap.MAP_SHARED)
+ctl = os.open(M + '/sys/kernel/debug/p2pemu/dmabuf', os.O_RDWR)
+os.write(ctl, b'export 0000:04:00.0 1048576')
+bufid = os.pread(ctl, 100, 0).decode().split()[-1]
+dbuf = mmap.mmap(os.open(M + '/sys/kernel/debug/p2pemu/dma_buf/' + bufid, os.O_RDWR), 1 << 20, mmap.MAP_SHARED)
 dbuf[:5] = b'hello'
 p2p = mmap.mmap(os.open(M + '/sys/bus/pci/devices/0000:04:00.0/p2pmem/allocate', os.O_RDWR), 1 << 20, mmap.MAP_SHARED)
 src = os.open(M + '/dev/nvme0n1', os.O_RDONLY | os.O_DIRECT)
 print(bytes(dbuf[:5]).decode(), err(lambda: os.preadv(src, [dbuf], 0)), err(lambda: os.preadv(src, [p2p], 0)))
+# revoked with its exporter, while still held open here: the file goes
+os.system('echo 0000:04:00.0 > ' + M + '/sys/bus/pci/drivers/nvme/unbind')
+print(os.path.exists(M + '/sys/kernel/debug/p2pemu/dma_buf/' + bufid))
 PY`).stdout;
-    expect(out).toBe('hello EFAULT 1048576\n');
-    // revoked with its exporter: the file goes
-    sh(`echo 0000:04:00.0 > '${mnt}/sys/bus/pci/drivers/nvme/unbind'`);
-    expect(existsSync(`${mnt}/sys/kernel/debug/p2pemu/dma_buf/${id}`)).toBe(false);
+    expect(out).toBe('hello EFAULT 1048576\nFalse\n');
     sh(`echo 0000:04:00.0 > '${mnt}/sys/bus/pci/drivers/nvme/bind'`);
   });
 });

@@ -40,6 +40,8 @@ export interface ImporterOps {
 }
 
 export interface DmaBufAttachment {
+  /** numbered per host from 1, never reused */
+  id: number;
   buf: DmaBuf;
   importer: PciDev;
   dynamic: boolean;
@@ -63,6 +65,11 @@ export class DmaBuf {
    * GUP refuses it (mm/gup.c check_vma_flags): no O_DIRECT into it.
    */
   readonly mmapIsPfnMap = true;
+  /**
+   * references to the buffer: the exporter's handle, and every open of its file
+   * (dma_buf_get); it is released when none is left and no importer is attached
+   */
+  refs = 1;
 
   constructor(
     readonly exporter: PciDev,
@@ -80,11 +87,14 @@ export interface DmaBufEvents {
   exported?(buf: DmaBuf): void;
   /** a buffer was revoked with its exporter */
   revoked?(buf: DmaBuf): void;
+  /** the last reference went: the buffer is gone (its file too) */
+  released?(buf: DmaBuf): void;
 }
 
 export class DmaBufCore {
   readonly bufs: DmaBuf[] = [];
   events: DmaBufEvents = {};
+  private nextAttachmentId = 1;
 
   constructor(
     private readonly p2pdma: P2pdmaSubsystem,
@@ -94,6 +104,9 @@ export class DmaBufCore {
 
   /** An exporter driver turns `size` bytes of its P2P memory into a dma-buf. */
   export(exporter: PciDev, size: number, fallback: ExporterFallback): DmaBuf {
+    // an exporter being unbound has killed its pgmap references: nothing new is handed out
+    const provider = this.p2pdma.providerOf(exporter);
+    if (!provider || provider.pgmaps.every((m) => m.dying)) throw kernelError('ENODEV', `${exporter.bdf} has no P2P memory to export`);
     const alloc = this.p2pdma.allocKernel(exporter, size);
     if (!alloc) throw kernelError('ENOMEM', `${exporter.bdf}: no P2P memory to export`);
     const buf = new DmaBuf(exporter, alloc, fallback);
@@ -109,7 +122,7 @@ export class DmaBufCore {
       this.klog.log(KERN_WARNING, 'WARNING: dma_buf_dynamic_attach: importer_ops without move_notify');
       throw kernelError('EINVAL', 'a dynamic importer must implement move_notify');
     }
-    const att: DmaBufAttachment = { buf, importer, dynamic: ops !== undefined, peer2peer: ops?.allowPeer2peer ?? false, decision: '', mapping: undefined, revoked: false, ops };
+    const att: DmaBufAttachment = { id: 0, buf, importer, dynamic: ops !== undefined, peer2peer: ops?.allowPeer2peer ?? false, decision: '', mapping: undefined, revoked: false, ops };
     if (!ops) att.decision = 'static importer: dma_buf_attach() never sets peer2peer';
     else if (!ops.allowPeer2peer) att.decision = 'importer does not allow peer2peer (it needs struct pages)';
     else {
@@ -123,6 +136,7 @@ export class DmaBufCore {
     if (!att.peer2peer && buf.fallback === 'refuse') {
       throw kernelError('EOPNOTSUPP', `${buf.exporter.bdf} exports MMIO only and refuses an attachment without peer2peer (${att.decision})`);
     }
+    att.id = this.nextAttachmentId++;
     buf.attachments.push(att);
     return att;
   }
@@ -145,6 +159,38 @@ export class DmaBufCore {
     }
     att.mapping = [entry];
     return att.mapping;
+  }
+
+  // kernel: dma_buf_detach(), drivers/dma-buf/dma-buf.c
+  /** The importer lets go: its mapping goes with the attachment; an unreferenced buffer with no attachment left is freed. */
+  detach(att: DmaBufAttachment): void {
+    const i = att.buf.attachments.indexOf(att);
+    if (i < 0) return;
+    att.buf.attachments.splice(i, 1);
+    att.mapping = undefined;
+    if (att.buf.refs === 0 && att.buf.attachments.length === 0) this.release(att.buf);
+  }
+
+  // kernel: get_dma_buf(), include/linux/dma-buf.h
+  get(buf: DmaBuf): void {
+    buf.refs++;
+  }
+
+  // kernel: dma_buf_put(), drivers/dma-buf/dma-buf.c
+  /** A handle is closed; the buffer is released once no handle is left and no importer is attached. */
+  put(buf: DmaBuf): void {
+    buf.refs--;
+    if (buf.refs === 0 && buf.attachments.length === 0) this.release(buf);
+  }
+
+  // kernel: dma_buf_release(), drivers/dma-buf/dma-buf.c
+  private release(buf: DmaBuf): void {
+    const i = this.bufs.indexOf(buf);
+    if (i < 0) return;
+    this.bufs.splice(i, 1);
+    // a revoked buffer gave its memory back already
+    if (!buf.revoked) this.p2pdma.freeKernel(buf.alloc);
+    this.events.released?.(buf);
   }
 
   // kernel: dma_buf_move_notify() as the revoke step of an exporting driver's remove()

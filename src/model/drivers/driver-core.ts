@@ -28,6 +28,10 @@ export class DriverCore {
   readonly irqs = new IrqAllocator();
   /** /sys/bus/pci/drivers_autoprobe: new devices are bound to a matching driver */
   autoprobe = true;
+  /** the tail of each device's queue of bind/unbind/remove operations */
+  private readonly locks = new Map<PciDev, Promise<void>>();
+  /** the tail of the queue of removals and rescans */
+  private rescanRemove: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly host: PciHost,
@@ -72,39 +76,68 @@ export class DriverCore {
   }
 
   // kernel: device_attach(), drivers/base/dd.c: the first matching driver binds
-  attach(dev: PciDev): void {
+  async attach(dev: PciDev): Promise<void> {
     if (dev.driver) return;
     const driver = this.drivers().find((d) => this.matches(dev, d));
-    if (driver) this.bind(dev, driver);
+    if (driver) await this.bind(dev, driver);
   }
 
   // kernel: new_id_store(), drivers/pci/pci-driver.c: the new ID binds unbound devices at once (driver_attach)
-  newId(driver: string, text: string): void {
+  async newId(driver: string, text: string): Promise<void> {
     const id = parseNewId(text);
     const probeDev = this.host.devices.find((d) => this.staticDriver(d) === driver && idMatches(id, d));
     if (probeDev) throw kernelError('EEXIST', `${driver} already handles ${text.trim()}`);
     this.dynIds.add(driver, id);
-    for (const d of this.host.sorted()) if (!d.driver && this.matches(d, driver)) this.bind(d, driver);
+    // driver_attach() ignores what one device's probe says
+    for (const d of this.host.sorted()) if (!d.driver && this.matches(d, driver)) await this.bind(d, driver).catch(() => undefined);
   }
 
   removeId(driver: string, text: string): void {
     this.dynIds.remove(driver, parseNewId(text));
   }
 
-  // kernel: bind_store() → device_driver_attach(), drivers/base/bus.c, dd.c
-  bind(dev: PciDev, driver: string): void {
-    if (!this.matches(dev, driver)) throw kernelError('ENODEV', `${driver} does not handle ${dev.bdf}`);
-    if (dev.driver) throw kernelError('EBUSY', `${dev.bdf} is already bound to ${dev.driver}`);
-    dev.driver = driver;
-    dev.enableCount = 1;
-    this.probe(dev);
-    this.events.bound?.(dev);
+  /** Has the device left the bus (a removal finished while a caller waited for it)? */
+  private gone(dev: PciDev): boolean {
+    return this.host.byPciName(dev.bdf) !== dev;
   }
 
-  // kernel: unbind_store() → device_release_driver(), drivers/base/bus.c, dd.c
+  // kernel: device_lock(), include/linux/device.h
+  /** Binding, unbinding and removing one device happen one after another, never interleaved. */
+  private async deviceLocked<T>(dev: PciDev, fn: () => T | Promise<T>): Promise<T> {
+    const before = this.locks.get(dev) ?? Promise.resolve();
+    let unlock!: () => void;
+    const held = before.then(() => new Promise<void>((res) => (unlock = res)));
+    this.locks.set(dev, held);
+    await before;
+    try {
+      return await fn();
+    } finally {
+      unlock();
+      if (this.locks.get(dev) === held) this.locks.delete(dev);
+    }
+  }
+
+  // kernel: bind_store() → device_driver_attach(), drivers/base/bus.c, dd.c
+  bind(dev: PciDev, driver: string): Promise<void> {
+    return this.deviceLocked(dev, () => {
+      if (this.gone(dev) || !this.matches(dev, driver)) throw kernelError('ENODEV', `${driver} does not handle ${dev.bdf}`);
+      if (dev.driver) throw kernelError('EBUSY', `${dev.bdf} is already bound to ${dev.driver}`);
+      dev.driver = driver;
+      dev.enableCount = 1;
+      this.probe(dev);
+      this.events.bound?.(dev);
+    });
+  }
+
+  // kernel: unbind_store() → device_driver_detach(), drivers/base/bus.c, dd.c
   /** Resolves once the driver's teardown is complete (it waits for outstanding P2P page references). */
-  async unbind(dev: PciDev, driver?: string): Promise<void> {
-    if (!dev.driver || (driver !== undefined && dev.driver !== driver)) {
+  unbind(dev: PciDev, driver?: string): Promise<void> {
+    return this.deviceLocked(dev, () => this.releaseDriver(dev, driver));
+  }
+
+  // kernel: device_release_driver(), drivers/base/dd.c
+  private async releaseDriver(dev: PciDev, driver?: string): Promise<void> {
+    if (this.gone(dev) || !dev.driver || (driver !== undefined && dev.driver !== driver)) {
       throw kernelError('ENODEV', `${dev.bdf} is not bound to ${driver ?? 'a driver'}`);
     }
     const was = dev.driver;
@@ -117,20 +150,39 @@ export class DriverCore {
     this.events.unbound?.(dev, was);
   }
 
-  // kernel: pci_stop_and_remove_bus_device(), drivers/pci/remove.c
-  async remove(dev: PciDev): Promise<void> {
-    for (const child of [...dev.children].reverse()) await this.remove(child);
-    if (dev.driver) await this.unbind(dev);
-    this.host.remove(dev);
-    this.events.removed?.(dev);
+  // kernel: pci_lock_rescan_remove(), drivers/pci/probe.c
+  /** Removals and rescans run one at a time. */
+  private rescanRemoveLocked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.rescanRemove.then(fn);
+    this.rescanRemove = run.catch(() => undefined);
+    return run;
+  }
+
+  // kernel: pci_stop_and_remove_bus_device_locked(), drivers/pci/remove.c
+  /** A device already gone is left alone. */
+  remove(dev: PciDev): Promise<void> {
+    return this.rescanRemoveLocked(() => this.removeTree(dev));
+  }
+
+  private async removeTree(dev: PciDev): Promise<void> {
+    for (const child of [...dev.children].reverse()) await this.removeTree(child);
+    await this.deviceLocked(dev, async () => {
+      if (this.gone(dev)) return;
+      if (dev.driver) await this.releaseDriver(dev);
+      this.host.remove(dev);
+      this.events.removed?.(dev);
+    });
   }
 
   // kernel: pci_rescan_bus(), drivers/pci/probe.c: removed functions that are still there are found again
   /** Re-adds removed functions (parents first) and, with autoprobe on, binds their drivers. */
-  rescan(): PciDev[] {
-    const found = this.host.restoreRemoved();
-    for (const dev of found) this.events.added?.(dev);
-    if (this.autoprobe) for (const dev of found) this.attach(dev);
-    return found;
+  rescan(): Promise<PciDev[]> {
+    return this.rescanRemoveLocked(async () => {
+      const found = this.host.restoreRemoved();
+      for (const dev of found) this.events.added?.(dev);
+      // a probe that fails leaves the device unbound; the rescan goes on
+      if (this.autoprobe) for (const dev of found) await this.attach(dev).catch(() => undefined);
+      return found;
+    });
   }
 }

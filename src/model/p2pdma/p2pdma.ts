@@ -367,11 +367,15 @@ export class P2pdmaSubsystem {
   async teardown(dev: PciDev): Promise<void> {
     const p = this.providerOf(dev);
     if (!p) return;
+    // Kill the references before anything waits, as percpu_ref_kill() does: a
+    // fault, kernel allocation or dma-buf export landing while the mappings are
+    // being zapped now fails instead of taking a reference nobody will drop.
+    const drained = Promise.all(p.pgmaps.map((m) => m.kill()));
     const user = [...this.allocations.values()].filter((a) => a.provider === p && a.owner.pid !== 0);
     for (const a of user) a.revoked = true;
     await this.events.unmapMappings?.(p, user);
     for (const a of user) this.freeMmap(a);
-    await Promise.all(p.pgmaps.map((m) => m.kill()));
+    await drained;
     p.released = true;
     p.mapTypes.clear();
     p.pool.destroy();

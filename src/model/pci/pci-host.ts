@@ -60,6 +60,11 @@ export class PciHost {
     return [...this.devices].sort((a, b) => a.domain - b.domain || a.bus - b.bus || a.devfn - b.devfn);
   }
 
+  /** The function whose pci_name() is exactly `name`, as bus_find_device_by_name() matches. */
+  byPciName(name: string): PciDev | undefined {
+    return this.byBdf.get(name);
+  }
+
   /** By BDF ("0000:03:00.0", or "03:00.0" in domain 0) or by topology name ("nvme0"). */
   find(id: string): PciDev | undefined {
     return this.byName.get(id) ?? this.byBdf.get(id) ?? this.byBdf.get(`0000:${id}`);

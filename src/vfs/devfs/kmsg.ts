@@ -1,11 +1,44 @@
-// /dev of the mount: kmsg, the emulated kernel log in /dev/kmsg record format.
+// /dev of the mount: kmsg, the emulated kernel log in /dev/kmsg record format,
+// one record per read() as the kernel gives them (model/devkmsg.ts).
 
-import { KERN_WARNING, formatKmsg, type KernelLog } from '../../model/klog.js';
+import { DevkmsgUser } from '../../model/devkmsg.js';
+import type { KernelLog } from '../../model/klog.js';
+import { commOf } from '../../proc.js';
+import type { Caller } from '../caller.js';
+import type { DeviceFile } from '../node.js';
 import type { InodeTable } from '../tree.js';
-import { sliceAt } from '../command-file.js';
 
-// default_message_loglevel for writes without a <N> prefix
-const DEFAULT_WRITE_LEVEL = KERN_WARNING;
+const O_NONBLOCK = 0o4000;
+
+/** One open of dev/kmsg. */
+class KmsgFile implements DeviceFile {
+  private readonly user: DevkmsgUser;
+  /** the file position the next read should come at; any other means the reader seeked */
+  private pos = 0;
+  private comm: string;
+
+  constructor(klog: KernelLog, caller: Caller) {
+    this.user = new DevkmsgUser(klog);
+    this.comm = commOf(caller.pid);
+  }
+
+  read(offset: number, size: number, _caller: Caller, flags: number): Buffer {
+    // differs: FUSE passes lseek() on as the next offset only; back to 0 is read as SEEK_SET
+    if (offset !== this.pos && offset === 0) this.user.seek('set');
+    const out = this.user.read(size, (flags & O_NONBLOCK) !== 0);
+    this.pos = offset + out.length;
+    return out;
+  }
+
+  write(_offset: number, data: Buffer, caller: Caller): number {
+    this.comm = commOf(caller.pid);
+    return this.user.write(data);
+  }
+
+  release(): void {
+    this.user.release(this.comm);
+  }
+}
 
 export function buildDevfs(table: InodeTable, klog: KernelLog): void {
   const dev = table.dirs(table.root, 'dev');
@@ -15,16 +48,6 @@ export function buildDevfs(table: InodeTable, klog: KernelLog): void {
     mode: 0o644,
     direct: true,
     size: () => 0,
-    // differs: a stream of every record that ends at the newest one, instead of one
-    // record per read() that blocks for the next; see native-notes/sysfs-tree.md
-    read: (offset, size) => {
-      return sliceAt(Buffer.from(klog.all().map(formatKmsg).join('')), offset, size);
-    },
-    write: (_offset, data) => {
-      const m = /^<(\d)>/.exec(data.toString('utf8'));
-      const text = data.toString('utf8').slice(m ? m[0].length : 0).replace(/\n$/, '');
-      klog.log(m ? Number(m[1]) : DEFAULT_WRITE_LEVEL, text);
-      return data.length;
-    },
+    openFile: (caller) => new KmsgFile(klog, caller),
   });
 }

@@ -192,7 +192,7 @@ export class NamespaceFile implements DeviceFile {
 
   // kernel: blkdev_ioctl(), block/ioctl.c; nvme_ns_ioctl(), drivers/nvme/host/ioctl.c
   async ioctl(call: IoctlCall, caller: Caller): Promise<IoctlAnswer> {
-    const answer = blockIoctl(this.ns, call, caller) ?? (await nvmeIoctl(this.ctx, this.ns.ctrl, this.ns, call, caller));
+    const answer = (await blockIoctl(this.ns, call, caller)) ?? (await nvmeIoctl(this.ctx, this.ns.ctrl, this.ns, call, caller));
     if (!answer) throw kernelError('ENOTTY', `ioctl 0x${call.cmd.toString(16)} is not emulated`);
     return answer;
   }

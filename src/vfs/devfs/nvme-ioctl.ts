@@ -18,7 +18,8 @@ import {
   type NvmeNamespace,
   type PassthruCmd,
 } from '../../model/nvme/index.js';
-import { readProcessMemory, writeProcessMemory } from '../../proc.js';
+import { copyToUser } from '../../memory/user-memory.js';
+import { readProcessMemory } from '../../proc.js';
 import { isPrivileged, type Caller } from '../caller.js';
 import type { IoctlCall } from '../node.js';
 import { countPieces, decideP2p, sizeMappedAllocations, type DecidedPiece } from './p2p-decision.js';
@@ -56,8 +57,9 @@ const IO_QID = 1;
 
 export type IoctlAnswer = { result: number; output?: Buffer };
 
-function toUser(caller: Caller, arg: bigint, bytes: Buffer): IoctlAnswer {
-  if (!writeProcessMemory(caller.pid, Number(arg), bytes)) throw kernelError('EFAULT', 'bad ioctl argument address');
+/** An _IO command's answer goes to *arg, as the kernel's put_user() puts it (EFAULT and nothing written). */
+async function toUser(caller: Caller, arg: bigint, bytes: Buffer): Promise<IoctlAnswer> {
+  await copyToUser(caller.pid, arg, bytes);
   return { result: 0 };
 }
 
@@ -70,7 +72,7 @@ const int = (bytes: number, v: number) => {
 };
 
 // kernel: blkdev_ioctl(), block/ioctl.c
-export function blockIoctl(ns: NvmeNamespace, call: IoctlCall, caller: Caller): IoctlAnswer | undefined {
+export function blockIoctl(ns: NvmeNamespace, call: IoctlCall, caller: Caller): IoctlAnswer | Promise<IoctlAnswer> | undefined {
   switch (call.cmd >>> 0) {
     case BLKGETSIZE64:
       return { result: 0, output: int(8, ns.size) };
@@ -135,8 +137,9 @@ async function toCaller(ctx: NvmeDevContext, caller: Caller, pieces: DecidedPiec
       const f = ctx.p2p.sized.get(p.mapping.ino)!;
       const bar = f.provider.dev.bars.find((b) => b.index === f.alloc!.bar)!;
       await ctx.p2p.barView.write(f.provider.dev.bdf, bar.index, bar.size, f.alloc!.barOffset + (p.addr - p.mapping.start), chunk);
-    } else if (!writeProcessMemory(caller.pid, p.addr, chunk)) {
-      throw kernelError('EFAULT', 'bad passthrough buffer address');
+    } else {
+      // copy_to_user(): the caller's buffer must be writable memory, all of it
+      await copyToUser(caller.pid, BigInt(p.addr), chunk);
     }
     off += p.len;
   }
@@ -240,7 +243,7 @@ export async function nvmeIoctl(ctx: NvmeDevContext, ctrl: NvmeCtrl, ns: NvmeNam
     res = adminCommand(ctrl, cmd, ctx.ctrlIo(ctrl), ctx.powerOnHours());
     if (res.data && res.status === 0) {
       if (cmd.addr === 0 || cmd.dataLen === 0) res = status(NVME_SC_INVALID_FIELD);
-      else if (!writeProcessMemory(caller.pid, cmd.addr, res.data.subarray(0, Math.min(cmd.dataLen, res.data.length)))) throw kernelError('EFAULT', 'bad passthrough buffer address');
+      else await copyToUser(caller.pid, BigInt(cmd.addr), res.data.subarray(0, Math.min(cmd.dataLen, res.data.length)));
     }
   } else {
     res = await ioCommand(ctx, target!, cmd, caller);

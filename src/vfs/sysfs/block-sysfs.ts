@@ -7,6 +7,7 @@ import type { DirNode } from '../node.js';
 import type { InodeTable } from '../tree.js';
 import { kstrtoint } from './kstrto.js';
 import { addPowerDir } from './pci-device-extras.js';
+import { ueventWrite } from './synth-uevent.js';
 
 export const BLOCK_EXT_MAJOR = 259;
 const SECTOR = 512;
@@ -43,7 +44,7 @@ export function diskStatText(io: DiskIo): string {
 export function addGendiskAttrs(t: InodeTable, d: DirNode, disk: DiskSpec): void {
   const ro = (name: string, show: () => string) => t.text(d, name, 0o444, show);
   ro('dev', () => `${BLOCK_EXT_MAJOR}:${disk.minor}\n`);
-  t.text(d, 'uevent', 0o644, () => `MAJOR=${BLOCK_EXT_MAJOR}\nMINOR=${disk.minor}\nDEVNAME=${disk.name}\nDEVTYPE=disk\nDISKSEQ=${disk.diskseq}\n`, () => undefined);
+  t.text(d, 'uevent', 0o644, () => `MAJOR=${BLOCK_EXT_MAJOR}\nMINOR=${disk.minor}\nDEVNAME=${disk.name}\nDEVTYPE=disk\nDISKSEQ=${disk.diskseq}\n`, ueventWrite);
   // kernel: disk_range_show(), disk_ext_range_show(): no minors of its own, 256 in the extended range
   ro('range', () => '0\n');
   ro('ext_range', () => `${DISK_MAX_PARTS}\n`);

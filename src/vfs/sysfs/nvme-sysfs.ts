@@ -10,6 +10,7 @@ import type { DirNode, VNode } from '../node.js';
 import { pathOf, relativeTarget, type InodeTable } from '../tree.js';
 import { addGendiskAttrs, BLOCK_EXT_MAJOR, type DiskIo } from './block-sysfs.js';
 import { addPowerDir } from './pci-device-extras.js';
+import { ueventWrite } from './synth-uevent.js';
 
 /** Character majors the kernel hands out dynamically (alloc_chrdev_region) for "nvme" and "nvme-generic". */
 export const CTRL_MAJOR = 241;
@@ -86,7 +87,7 @@ export function addNvmeSysfs(ctx: NvmeSysfsContext, pciDir: DirNode, ctrl: NvmeC
     ro(ctrlDir, 'cmbsz', () => `${ctrl.cmbsz >>> 0}\n`);
   }
   ro(ctrlDir, 'dev', () => `${CTRL_MAJOR}:${ctrl.instance}\n`);
-  t.text(ctrlDir, 'uevent', 0o644, () => charUevent(CTRL_MAJOR, ctrl.instance, ctrl.name, 'NVME_TRTYPE=pcie\n'), () => undefined);
+  t.text(ctrlDir, 'uevent', 0o644, () => charUevent(CTRL_MAJOR, ctrl.instance, ctrl.name, 'NVME_TRTYPE=pcie\n'), ueventWrite);
   link(t, ctrlDir, 'device', pciDir);
   const classNvme = t.dirs(sys, 'class/nvme');
   link(t, ctrlDir, 'subsystem', classNvme);
@@ -103,7 +104,7 @@ export function addNvmeSysfs(ctx: NvmeSysfsContext, pciDir: DirNode, ctrl: NvmeC
   ro(subsys, 'firmware_rev', () => `${id.firmware}\n`);
   ro(subsys, 'subsysnqn', () => `${id.subnqn}\n`);
   ro(subsys, 'subsystype', () => 'nvm\n');
-  t.text(subsys, 'uevent', 0o644, () => '', () => undefined);
+  t.text(subsys, 'uevent', 0o644, () => '', ueventWrite);
   link(t, subsys, 'subsystem', classSubsys);
   link(t, subsys, ctrl.name, ctrlDir);
   addPowerDir(t, subsys, ctx.mountedAt);
@@ -140,7 +141,7 @@ export function addNvmeSysfs(ctx: NvmeSysfsContext, pciDir: DirNode, ctrl: NvmeC
     const gname = genericName(ns);
     const g = t.dir(ctrlDir, gname);
     ro(g, 'dev', () => `${GENERIC_MAJOR}:${gMinor}\n`);
-    t.text(g, 'uevent', 0o644, () => charUevent(GENERIC_MAJOR, gMinor, gname), () => undefined);
+    t.text(g, 'uevent', 0o644, () => charUevent(GENERIC_MAJOR, gMinor, gname), ueventWrite);
     link(t, g, 'device', ctrlDir);
     link(t, g, 'subsystem', classGeneric);
     addPowerDir(t, g, ctx.mountedAt);

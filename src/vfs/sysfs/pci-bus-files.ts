@@ -7,27 +7,24 @@ import type { DriverCore } from '../../model/drivers/index.js';
 import { pciSpeedString, type PciDev, type PciHost } from '../../model/pci/index.js';
 import type { DirNode } from '../node.js';
 import type { InodeTable } from '../tree.js';
-import { kstrtoul } from './kstrto.js';
+import { kstrtoulOrEinval, sysfsName } from './kstrto.js';
+import { synthUeventStore } from './synth-uevent.js';
 
 const hex = (n: number, w: number) => n.toString(16).padStart(w, '0');
 
-/** A device named by a write (bus_find_device_by_name: the name, an optional trailing newline). */
+// kernel: bus_find_device_by_name(), drivers/base/bus.c
+/** A device named by a write: its exact name, as sysfs_streq() compares it (one trailing newline, a NUL ends it). */
 function deviceByName(host: PciHost, text: string): PciDev {
-  const name = text.replace(/\n$/, '');
-  const dev = host.devices.find((d) => d.bdf === name);
-  if (!dev) throw kernelError('ENODEV', `no device ${name}`);
+  const name = sysfsName(text);
+  const dev = host.byPciName(name);
+  if (!dev) throw kernelError('ENODEV', `no device ${JSON.stringify(name)} on the pci bus`);
   return dev;
 }
 
-// kernel: uevent_store(), drivers/base/core.c: a known action, optionally followed by a UUID and variables
-export function ueventStore(text: string): void {
-  if (!/^(add|remove|change|move|online|offline|bind|unbind)(\s|$)/.test(text.trim())) throw kernelError('EINVAL', 'unknown uevent action');
-}
-
-export function addBusFiles(t: InodeTable, busPci: DirNode, host: PciHost, drivers: DriverCore, rescan: () => void): void {
+export function addBusFiles(t: InodeTable, busPci: DirNode, host: PciHost, drivers: DriverCore, rescan: () => Promise<unknown>): void {
   // kernel: rescan_store() (bus_rescan_store), drivers/pci/pci-sysfs.c
-  t.text(busPci, 'rescan', 0o200, undefined, (text) => {
-    if (kstrtoul(text) !== 0) rescan();
+  t.text(busPci, 'rescan', 0o200, undefined, async (text) => {
+    if (kstrtoulOrEinval(text) !== 0) await rescan();
   });
   // kernel: drivers_probe_store(), drivers/base/bus.c: a bound device is left alone, an unbound one gets a driver if one matches
   t.text(busPci, 'drivers_probe', 0o200, undefined, (text) => drivers.attach(deviceByName(host, text)));
@@ -37,7 +34,8 @@ export function addBusFiles(t: InodeTable, busPci: DirNode, host: PciHost, drive
   });
   // kernel: resource_alignment_show(), drivers/pci/pci.c: empty unless pci=resource_alignment= was given
   t.text(busPci, 'resource_alignment', 0o644, () => '', () => undefined);
-  t.text(busPci, 'uevent', 0o200, undefined, ueventStore);
+  // kernel: bus_uevent_store(), drivers/base/bus.c
+  t.text(busPci, 'uevent', 0o200, undefined, (text) => synthUeventStore(drivers.klog, '/bus/pci', text));
   addSlots(t, t.dir(busPci, 'slots'), host);
 }
 
@@ -65,5 +63,6 @@ export function addDriverFiles(t: InodeTable, drv: DirNode, name: string, host: 
   // kernel: new_id_store() / remove_id_store(), drivers/pci/pci-driver.c
   t.text(drv, 'new_id', 0o200, undefined, (text) => drivers.newId(name, text));
   t.text(drv, 'remove_id', 0o200, undefined, (text) => drivers.removeId(name, text));
-  t.text(drv, 'uevent', 0o200, undefined, ueventStore);
+  // kernel: drv_uevent_store(), drivers/base/bus.c
+  t.text(drv, 'uevent', 0o200, undefined, (text) => synthUeventStore(drivers.klog, `/bus/pci/drivers/${name}`, text));
 }

@@ -8,7 +8,7 @@ import type { PciDev } from '../../model/pci/index.js';
 import type { DirNode } from '../node.js';
 import type { InodeTable } from '../tree.js';
 import type { Vfs } from '../vfs.js';
-import { kstrtoul } from './kstrto.js';
+import { kstrtoulOrEinval } from './kstrto.js';
 
 const PAGE_SIZE = 4096;
 
@@ -48,7 +48,7 @@ export interface DeviceExtrasContext {
   mountedAt: number;
   /** pci_stop_and_remove_bus_device through the driver core, then the tree */
   remove(dev: PciDev): Promise<void>;
-  rescan(): void;
+  rescan(): Promise<unknown>;
 }
 
 export function addDeviceExtras(ctx: DeviceExtrasContext, dir: DirNode, dev: PciDev): void {
@@ -56,10 +56,10 @@ export function addDeviceExtras(ctx: DeviceExtrasContext, dir: DirNode, dev: Pci
   t.text(dir, 'driver_override', 0o644, () => driverOverrideText(dev), (text) => driverOverrideStore(dev, text));
   // kernel: remove_store(), dev_rescan_store(), drivers/pci/pci-sysfs.c (pci_dev_hp_attrs: remove 0220, rescan 0200)
   t.text(dir, 'remove', 0o220, undefined, async (text) => {
-    if (kstrtoul(text) !== 0) await ctx.remove(dev);
+    if (kstrtoulOrEinval(text) !== 0) await ctx.remove(dev);
   });
-  t.text(dir, 'rescan', 0o200, undefined, (text) => {
-    if (kstrtoul(text) !== 0) ctx.rescan();
+  t.text(dir, 'rescan', 0o200, undefined, async (text) => {
+    if (kstrtoulOrEinval(text) !== 0) await ctx.rescan();
   });
   addPowerDir(t, dir, ctx.mountedAt);
 }

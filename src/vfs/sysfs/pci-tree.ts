@@ -4,26 +4,18 @@
 import type { CpuRange } from '../../config/spec.js';
 import { kernelError } from '../../errno.js';
 import type { KernelLog } from '../../model/klog.js';
-import {
-  enableStore,
-  irqShow,
-  numaNodeStore,
-  pciSpeedString,
-  writeConfig,
-  type PciDev,
-  type PciHost,
-} from '../../model/pci/index.js';
+import { irqShow, pciSpeedString, writeConfig, type PciDev, type PciHost } from '../../model/pci/index.js';
 import type { BarStore } from '../../memory/bar-store.js';
 import { isPrivileged } from '../caller.js';
 import type { DirNode, VNode } from '../node.js';
 import type { Vfs } from '../vfs.js';
 import type { DriverCore } from '../../model/drivers/index.js';
 import { pathOf, relativeTarget, type InodeTable } from '../tree.js';
-import { kstrtobool, kstrtoint, kstrtoul } from './kstrto.js';
 import { sliceAt } from '../command-file.js';
-import { cpulistText, cpumaskText, mergeCpuRanges, modaliasText, resourceText, ueventText } from './pci-format.js';
+import { cpulistText, cpumaskText, mergeCpuRanges, modaliasText, resourceText } from './pci-format.js';
 import { addDeviceExtras, syncMsiIrqs } from './pci-device-extras.js';
-import { addBusFiles, addDriverFiles, ueventStore } from './pci-bus-files.js';
+import { addBusFiles, addDriverFiles } from './pci-bus-files.js';
+import { addStoreAttrs } from './pci-store.js';
 
 export interface PciSysfsContext {
   table: InodeTable;
@@ -72,38 +64,7 @@ function addDeviceAttrs(ctx: PciSysfsContext, dir: DirNode, dev: PciDev): void {
   ro('consistent_dma_mask_bits', () => `${dev.driver && !dev.isBridge ? 64 : 32}\n`);
   ro('ari_enabled', () => '0\n');
   ro('power_state', () => 'D0\n');
-  t.text(dir, 'uevent', 0o644, () => ueventText(dev), ueventStore);
-  t.text(
-    dir,
-    'enable',
-    0o644,
-    () => `${dev.enableCount}\n`,
-    (text, caller) => {
-      const val = kstrtoul(text);
-      if (!isPrivileged(caller)) throw kernelError('EPERM', 'enable needs CAP_SYS_ADMIN');
-      enableStore(dev, val !== 0);
-    },
-  );
-  t.text(
-    dir,
-    'numa_node',
-    0o644,
-    () => `${dev.numaNode}\n`,
-    (text, caller) => {
-      const node = kstrtoint(text);
-      if (!isPrivileged(caller)) throw kernelError('EPERM', 'numa_node needs CAP_SYS_ADMIN');
-      numaNodeStore(dev, node, ctx.host.spec.numa.map((n) => n.node), ctx.klog);
-    },
-  );
-  t.text(dir, 'd3cold_allowed', 0o644, () => `${dev.d3coldAllowed ? 1 : 0}\n`, (text) => {
-    dev.d3coldAllowed = kstrtoul(text) !== 0;
-  });
-  t.text(dir, 'broken_parity_status', 0o644, () => `${dev.brokenParity ? 1 : 0}\n`, (text) => {
-    dev.brokenParity = kstrtoul(text) !== 0;
-  });
-  t.text(dir, 'msi_bus', 0o644, () => '1\n', (text) => {
-    kstrtobool(text);
-  });
+  addStoreAttrs(ctx, dir, dev);
   if (dev.isPcie && dev.link) {
     const link = dev.link;
     ro('current_link_speed', () => `${pciSpeedString(link.speed)}\n`);
@@ -138,7 +99,7 @@ function addDeviceAttrs(ctx: PciSysfsContext, dir: DirNode, dev: PciDev): void {
       size: bar.size,
       backing: () => {
         const b = ctx.bars.get(dev.bdf, bar.index, bar.size);
-        return { id: b.id, fd: b.fd, offset: 0, size: bar.size, writable: true };
+        return { id: b.id, fd: b.fd, offset: 0, size: bar.size, writable: true, pastEndEfbig: true };
       },
     });
   }
@@ -168,7 +129,7 @@ export class PciSysfs {
     this.iommuGroups = ctx.host.spec.iommu ? t.dirs(sys, 'kernel/iommu_groups') : undefined;
     const core = ctx.drivers;
     if (core) {
-      addBusFiles(t, this.busPci, ctx.host, core, () => void core.rescan());
+      addBusFiles(t, this.busPci, ctx.host, core, () => core.rescan());
       // every driver is registered at boot, bound to something or not
       for (const name of core.drivers()) this.driverDir(name);
     }
@@ -200,7 +161,7 @@ export class PciSysfs {
           vfs: this.vfs,
           mountedAt: this.mountedAt,
           remove: (d) => core.remove(d),
-          rescan: () => void core.rescan(),
+          rescan: () => core.rescan(),
         },
         dir,
         dev,

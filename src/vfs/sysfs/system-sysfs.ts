@@ -9,6 +9,7 @@ import { pathOf, relativeTarget, type InodeTable } from '../tree.js';
 import type { CpuRange } from '../../config/spec.js';
 import { cpulistText, cpumaskText, mergeCpuRanges } from './pci-format.js';
 import { addPowerDir } from './pci-device-extras.js';
+import { ueventWrite } from './synth-uevent.js';
 
 /** Memory each emulated NUMA node reports (the topology has no memory key yet). */
 export const NODE_MEMORY_KB = 16 * 1024 * 1024;
@@ -65,13 +66,13 @@ export function addSystemSysfs(t: InodeTable, numa: NumaNodeSpec[], mountedAt: n
   ro(cpuDir, 'offline', () => '\n');
   ro(cpuDir, 'isolated', () => '\n');
   ro(cpuDir, 'kernel_max', () => `${KERNEL_MAX}\n`);
-  t.text(cpuDir, 'uevent', 0o644, () => '', () => undefined);
+  t.text(cpuDir, 'uevent', 0o644, () => '', ueventWrite);
   addPowerDir(t, cpuDir, mountedAt);
   for (const cpu of all) {
     const d = t.dir(cpuDir, `cpu${cpu}`);
     // the boot CPU cannot go offline: no online file
     if (cpu !== all[0]) t.text(d, 'online', 0o644, () => '1\n', () => undefined);
-    t.text(d, 'uevent', 0o644, () => '', () => undefined);
+    t.text(d, 'uevent', 0o644, () => '', ueventWrite);
     addPowerDir(t, d, mountedAt);
     // kernel: topology attributes, drivers/base/topology.c
     const node = nodeOfCpu.get(cpu)!;
@@ -100,7 +101,7 @@ export function addSystemSysfs(t: InodeTable, numa: NumaNodeSpec[], mountedAt: n
   const nodeList = cpulistText(mergeCpuRanges(nodes.map((n) => [[n.node, n.node] as CpuRange])));
   for (const f of ['online', 'possible', 'has_cpu', 'has_memory', 'has_normal_memory']) ro(nodeDir, f, () => nodeList);
   ro(nodeDir, 'has_generic_initiator', () => '\n');
-  t.text(nodeDir, 'uevent', 0o644, () => '', () => undefined);
+  t.text(nodeDir, 'uevent', 0o644, () => '', ueventWrite);
   addPowerDir(t, nodeDir, mountedAt);
   for (const n of nodes) {
     const d = t.dir(nodeDir, `node${n.node}`);
@@ -111,7 +112,7 @@ export function addSystemSysfs(t: InodeTable, numa: NumaNodeSpec[], mountedAt: n
     ro(d, 'meminfo', () => meminfoText(n.node));
     ro(d, 'numastat', () => 'numa_hit 0\nnuma_miss 0\nnuma_foreign 0\ninterleave_hit 0\nlocal_node 0\nother_node 0\n');
     t.text(d, 'compact', 0o200, undefined, () => undefined);
-    t.text(d, 'uevent', 0o644, () => '', () => undefined);
+    t.text(d, 'uevent', 0o644, () => '', ueventWrite);
     addPowerDir(t, d, mountedAt);
     // kernel: register_cpu_under_node(): node links to its CPUs and back
     for (const cpu of cpus) {

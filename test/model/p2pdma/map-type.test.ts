@@ -197,7 +197,7 @@ describe('the per-provider map-type cache', () => {
     expect(MAP_TYPE_NAMES[calcMapTypeAndDist(prov, client, false, { cpu: m.pci.spec.cpu }).mapType]).toBe('NOT_SUPPORTED');
     // unbind + bind: new provider state, empty cache
     await m.drivers.unbind(prov);
-    m.drivers.bind(prov, 'p2pmem_pci');
+    await m.drivers.bind(prov, 'p2pmem_pci');
     expect(MAP_TYPE_NAMES[m.p2pdma.mapType(prov, client)]).toBe('NOT_SUPPORTED');
   });
 
