@@ -79,7 +79,7 @@ test.skipIf(!isRoot)(
       classes,
       ioctls,
       bdfs,
-      names: ['nvme0', 'accel0', 'p2pmem0', 'nic0', 'sw0'],
+      names: ['nvme0', 'accel0', 'p2pmem0', 'nic0', 'sw0', 'nvme', 'p2pmem_pci', 'p2pemu_accel', 'mlx5_core', 'pcieport'],
       statPath: `${m.sysfs}/devices/0000:81:00.0/p2pmem/allocate`,
     });
 

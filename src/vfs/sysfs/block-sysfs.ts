@@ -5,7 +5,7 @@
 import { kernelError } from '../../errno.js';
 import type { DirNode } from '../node.js';
 import type { InodeTable } from '../tree.js';
-import { kstrtoint } from './kstrto.js';
+import { cString, kstrtollOrEinval, kstrtoulOrEinval } from './kstrto.js';
 import { addPowerDir } from './pci-device-extras.js';
 import { ueventWrite } from './synth-uevent.js';
 
@@ -60,7 +60,12 @@ export function addGendiskAttrs(t: InodeTable, d: DirNode, disk: DiskSpec): void
   ro('inflight', () => `${'0'.padStart(8)} ${'0'.padStart(8)}\n`);
   ro('events', () => '\n');
   ro('events_async', () => '\n');
-  t.text(d, 'events_poll_msecs', 0o644, () => '-1\n', () => undefined);
+  // kernel: disk_events_poll_msecs_store(), block/disk-events.c: a number of -1 or more, then ENODEV for a disk without events (NVMe)
+  t.text(d, 'events_poll_msecs', 0o644, () => '-1\n', (text) => {
+    const m = /^\s*[+-]?\d+/.exec(cString(text));
+    if (!m || Number(m[0]) < -1) throw kernelError('EINVAL', 'events_poll_msecs takes -1 or more');
+    throw kernelError('ENODEV', `${disk.name} has no media events`);
+  });
   ro('diskseq', () => `${disk.diskseq}\n`);
   ro('partscan', () => '1\n');
   t.dir(d, 'holders');
@@ -143,5 +148,13 @@ function queueStore(name: string, current: string, text: string): string {
     return v;
   }
   if (name === 'discard_max_bytes' || name === 'max_write_streams' || name === 'write_zeroes_unmap_max_bytes') return current;
-  return String(kstrtoint(text));
+  // kernel: queue_var_store(): kstrtoul base 10, at most UINT_MAX, else EINVAL; wbt_lat_usec and io_poll_delay are signed
+  if (name === 'wbt_lat_usec' || name === 'io_poll_delay') {
+    const signed = kstrtollOrEinval(text, 10);
+    if (signed < -1) throw kernelError('EINVAL', `${name} takes -1 or more`);
+    return String(signed);
+  }
+  const n = kstrtoulOrEinval(text, 10);
+  if (n > 0xffff_ffff) throw kernelError('EINVAL', `${name} takes at most ${0xffff_ffff}`);
+  return String(n);
 }

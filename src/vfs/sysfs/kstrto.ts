@@ -13,8 +13,10 @@ export function cString(text: string): string {
   return nul < 0 ? text : text.slice(0, nul);
 }
 
+export type KstrtoBase = 0 | 10;
+
 // kernel: _kstrtoull(), lib/kstrtox.c
-function parse(text: string, signed: boolean, max: bigint, min: bigint): bigint {
+function parse(text: string, signed: boolean, max: bigint, min: bigint, base: KstrtoBase): bigint {
   const c = cString(text);
   let s = c.endsWith('\n') ? c.slice(0, -1) : c;
   let neg = false;
@@ -24,7 +26,9 @@ function parse(text: string, signed: boolean, max: bigint, min: bigint): bigint 
   } else if (s.startsWith('+')) s = s.slice(1);
   let digits: RegExp;
   let prefix = '';
-  if (/^0x[0-9a-f]/i.test(s)) {
+  if (base === 10) {
+    digits = /^[0-9]+$/;
+  } else if (/^0x[0-9a-f]/i.test(s)) {
     digits = /^[0-9a-f]+$/i;
     prefix = '0x';
     s = s.slice(2);
@@ -43,13 +47,18 @@ function parse(text: string, signed: boolean, max: bigint, min: bigint): bigint 
 }
 
 // kernel: kstrtoul(), lib/kstrtox.c
-export function kstrtoul(text: string): number {
-  return Number(parse(text, false, 2n ** 64n - 1n, 0n));
+export function kstrtoul(text: string, base: KstrtoBase = 0): number {
+  return Number(parse(text, false, 2n ** 64n - 1n, 0n, base));
 }
 
 // kernel: kstrtoint(), lib/kstrtox.c
-export function kstrtoint(text: string): number {
-  return Number(parse(text, true, 2n ** 31n - 1n, -(2n ** 31n)));
+export function kstrtoint(text: string, base: KstrtoBase = 0): number {
+  return Number(parse(text, true, 2n ** 31n - 1n, -(2n ** 31n), base));
+}
+
+// kernel: kstrtoll(), lib/kstrtox.c
+export function kstrtoll(text: string, base: KstrtoBase = 0): number {
+  return Number(parse(text, true, 2n ** 63n - 1n, -(2n ** 63n), base));
 }
 
 function orEinval<T>(fn: () => T): T {
@@ -62,8 +71,13 @@ function orEinval<T>(fn: () => T): T {
 }
 
 /** `kstrtoul(buf, 0, &val) < 0 → -EINVAL`, the pattern of the PCI stores. */
-export function kstrtoulOrEinval(text: string): number {
-  return orEinval(() => kstrtoul(text));
+export function kstrtoulOrEinval(text: string, base: KstrtoBase = 0): number {
+  return orEinval(() => kstrtoul(text, base));
+}
+
+/** `kstrtoll(buf, base, &val) → -EINVAL` on any failure. */
+export function kstrtollOrEinval(text: string, base: KstrtoBase = 0): number {
+  return orEinval(() => kstrtoll(text, base));
 }
 
 /** `kstrtoint(buf, 0, &val) < 0 → -EINVAL` (numa_node_store). */

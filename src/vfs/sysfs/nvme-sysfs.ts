@@ -11,6 +11,7 @@ import { pathOf, relativeTarget, type InodeTable } from '../tree.js';
 import { addGendiskAttrs, BLOCK_EXT_MAJOR, type DiskIo } from './block-sysfs.js';
 import { addPowerDir } from './pci-device-extras.js';
 import { ueventWrite } from './synth-uevent.js';
+import { kstrtobool } from './kstrto.js';
 
 /** Character majors the kernel hands out dynamically (alloc_chrdev_region) for "nvme" and "nvme-generic". */
 export const CTRL_MAJOR = 241;
@@ -78,7 +79,8 @@ export function addNvmeSysfs(ctx: NvmeSysfsContext, pciDir: DirNode, ctrl: NvmeC
   ro(ctrlDir, 'dctype', () => 'none\n');
   let errLog = false;
   t.text(ctrlDir, 'passthru_err_log_enabled', 0o644, () => (errLog ? 'on\n' : 'off\n'), (text) => {
-    errLog = /^(1|y|on)/i.test(text.trim());
+    // kernel: nvme_passthru_err_log_enabled_store(), drivers/nvme/host/sysfs.c: kstrtobool, else EINVAL
+    errLog = kstrtobool(text);
   });
   // kernel: cmb_show(), cmbloc_show(), cmbsz_show(); visible only when CMBSZ is not 0
   if (ctrl.cmbsz !== 0) {
@@ -171,6 +173,7 @@ function addNamespaceIdAttrs(t: InodeTable, d: DirNode, ns: NvmeNamespace): void
   ro('nuse', () => `${ns.size / ns.lbaSize}\n`);
   let errLog = false;
   t.text(d, 'passthru_err_log_enabled', 0o644, () => (errLog ? 'on\n' : 'off\n'), (text) => {
-    errLog = /^(1|y|on)/i.test(text.trim());
+    // kernel: nvme_passthru_err_log_enabled_store(), drivers/nvme/host/sysfs.c: kstrtobool, else EINVAL
+    errLog = kstrtobool(text);
   });
 }

@@ -11,6 +11,7 @@ import { kstrtoulOrEinval, sysfsName } from './kstrto.js';
 import { synthUeventStore } from './synth-uevent.js';
 
 const hex = (n: number, w: number) => n.toString(16).padStart(w, '0');
+const PAGE_SIZE = 4096;
 
 // kernel: bus_find_device_by_name(), drivers/base/bus.c
 /** A device named by a write: its exact name, as sysfs_streq() compares it (one trailing newline, a NUL ends it). */
@@ -33,7 +34,10 @@ export function addBusFiles(t: InodeTable, busPci: DirNode, host: PciHost, drive
     drivers.autoprobe = !text.startsWith('0');
   });
   // kernel: resource_alignment_show(), drivers/pci/pci.c: empty unless pci=resource_alignment= was given
-  t.text(busPci, 'resource_alignment', 0o644, () => '', () => undefined);
+  // kernel: resource_alignment_store(): a page or more is EINVAL; what it says applies at the next boot
+  t.text(busPci, 'resource_alignment', 0o644, () => '', (text) => {
+    if (text.length >= PAGE_SIZE - 1) throw kernelError('EINVAL', 'resource_alignment takes less than a page');
+  });
   // kernel: bus_uevent_store(), drivers/base/bus.c
   t.text(busPci, 'uevent', 0o200, undefined, (text) => synthUeventStore(drivers.klog, '/bus/pci', text));
   addSlots(t, t.dir(busPci, 'slots'), host);

@@ -8,7 +8,7 @@ import type { PciDev } from '../../model/pci/index.js';
 import type { DirNode } from '../node.js';
 import type { InodeTable } from '../tree.js';
 import type { Vfs } from '../vfs.js';
-import { kstrtoulOrEinval } from './kstrto.js';
+import { cString, kstrtoulOrEinval, sysfsName } from './kstrto.js';
 
 const PAGE_SIZE = 4096;
 
@@ -17,18 +17,20 @@ function driverOverrideText(dev: PciDev): string {
   return `${dev.driverOverride ?? '(null)'}\n`;
 }
 
-// kernel: driver_set_override(), drivers/base/driver.c: one trailing newline dropped, empty clears, a page or more is EINVAL
+// kernel: driver_set_override(), drivers/base/driver.c: a page or more is EINVAL; the name ends at a NUL
+// or the first newline; empty clears
 function driverOverrideStore(dev: PciDev, text: string): void {
   if (text.length >= PAGE_SIZE - 1) throw kernelError('EINVAL', 'override longer than a page');
-  const name = text.endsWith('\n') ? text.slice(0, -1) : text;
+  const name = cString(text).split('\n')[0]!;
   dev.driverOverride = name.length > 0 ? name : undefined;
 }
 
 /** power/ of a device with runtime PM enabled but forbidden ("on"), as PCI devices start. */
 export function addPowerDir(t: InodeTable, parent: DirNode, activeSince: number): void {
   const power = t.dir(parent, 'power');
+  // kernel: control_store(), drivers/base/power/sysfs.c: "on" or "auto" as sysfs_streq() compares
   t.text(power, 'control', 0o644, () => 'on\n', (text) => {
-    if (!/^(on|auto)\n?$/.test(text)) throw kernelError('EINVAL', 'control takes on or auto');
+    if (!['on', 'auto'].includes(sysfsName(text))) throw kernelError('EINVAL', 'control takes on or auto');
   });
   t.text(power, 'runtime_status', 0o444, () => 'active\n');
   t.text(power, 'runtime_active_time', 0o444, () => `${Date.now() - activeSince}\n`);

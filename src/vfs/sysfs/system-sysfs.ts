@@ -10,6 +10,7 @@ import type { CpuRange } from '../../config/spec.js';
 import { cpulistText, cpumaskText, mergeCpuRanges } from './pci-format.js';
 import { addPowerDir } from './pci-device-extras.js';
 import { ueventWrite } from './synth-uevent.js';
+import { kstrtobool } from './kstrto.js';
 
 /** Memory each emulated NUMA node reports (the topology has no memory key yet). */
 export const NODE_MEMORY_KB = 16 * 1024 * 1024;
@@ -71,7 +72,8 @@ export function addSystemSysfs(t: InodeTable, numa: NumaNodeSpec[], mountedAt: n
   for (const cpu of all) {
     const d = t.dir(cpuDir, `cpu${cpu}`);
     // the boot CPU cannot go offline: no online file
-    if (cpu !== all[0]) t.text(d, 'online', 0o644, () => '1\n', () => undefined);
+    // kernel: online_store(), drivers/base/core.c: kstrtobool, else EINVAL (going offline is not modelled)
+    if (cpu !== all[0]) t.text(d, 'online', 0o644, () => '1\n', (text) => void kstrtobool(text));
     t.text(d, 'uevent', 0o644, () => '', ueventWrite);
     addPowerDir(t, d, mountedAt);
     // kernel: topology attributes, drivers/base/topology.c
