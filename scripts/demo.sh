@@ -70,7 +70,7 @@ step "Compound pages: the review's 4 MiB CMB example under each folio policy (p2
 $P2PEMU scenario compound-review | sed -n '3,11p'
 
 step "HMM: a NIC faulting an accelerator's device-private pages, migration vs the proposed P2P alias (p2pemu hmm compare)"
-$P2PEMU hmm compare --pages 256 | grep -E '^(mainline|hmm-allow|  pages|predicted)'
+$P2PEMU hmm compare --pages 256 | grep -E '^(mainline|hmm-allow|  bytes|  time)'
 
 step "Bad writes get the kernel's errno"
 ( echo 7 > "$SYSFS/devices/0000:81:00.0/numa_node" ) 2>&1 | sed 's/^/  /' || true
