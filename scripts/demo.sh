@@ -67,7 +67,7 @@ step "Transfers per (client, provider, path) (p2pemu status)"
 $P2PEMU status | grep -v '^  log'
 
 step "Compound pages: the review's 4 MiB CMB example under each folio policy (p2pemu scenario compound-review)"
-$P2PEMU scenario compound-review | sed -n '3,11p'
+$P2PEMU scenario compound-review | grep -E '^(4 MiB CMB|base|device-align|best-effort|  [0-9]+ refused|the reviewers|and still)'
 
 step "HMM: a NIC faulting an accelerator's device-private pages, migration vs the proposed P2P alias (p2pemu hmm compare)"
 $P2PEMU hmm compare --pages 256 | grep -E '^(mainline|hmm-allow|  bytes|  time)'
