@@ -5,8 +5,9 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# Debian packages the tool and its tests need, by the command that proves them present.
-DEB_PACKAGES := lspci:pciutils fusermount3:fuse3 mount:mount hexdump:bsdextrautils gcc:gcc python3:python3 setpriv:util-linux unshare:util-linux lsblk:util-linux fallocate:util-linux fio:fio lstopo:hwloc nvme:nvme-cli
+# Debian packages the tool and its tests need, by the command (or, for a path, the
+# file) that proves them present; libc.a: the tests link a static C program.
+DEB_PACKAGES := lspci:pciutils fusermount3:fuse3 mount:mount hexdump:bsdextrautils gcc:gcc python3:python3 setpriv:util-linux unshare:util-linux lsblk:util-linux fallocate:util-linux fio:fio lstopo:hwloc nvme:nvme-cli udevadm:udev /usr/lib/x86_64-linux-gnu/libc.a:libc6-dev
 SRC := $(shell find src -name '*.ts')
 
 .PHONY: help setup system-deps demo test test-unit test-e2e bench build clean
@@ -20,7 +21,8 @@ system-deps:
 	@missing=""; \
 	for pair in $(DEB_PACKAGES); do \
 	  cmd=$${pair%%:*}; pkg=$${pair##*:}; \
-	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	  if [[ $$cmd == /* ]]; then test -e $$cmd || missing="$$missing $$pkg"; \
+	  else command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; fi; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \

@@ -1,7 +1,7 @@
 // p2pemu run [--mount MNT | --topology FILE] -- CMD [ARGS…]: CMD in a private
-// mount namespace where the emulated host stands at /sys and /dev (run/plan.ts);
-// without --mount the topology is mounted for CMD's duration. CMD's exit code
-// is run's.
+// mount namespace where the emulated host stands at /sys and /dev (run/plan.ts),
+// under a seccomp supervisor (run/supervised.ts, src/seccomp); without --mount
+// the topology is mounted for CMD's duration. CMD's exit code is run's.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +20,11 @@ real one at the real paths: /sys/bus/pci, /sys/devices/pci*, /sys/class/{block,
 nvme,nvme-subsystem,nvme-generic}, /sys/block, /sys/dev, /sys/devices/system/
 {cpu,node} and /dev/nvme*, /dev/ng*, /dev/hmm_dmirror* come from the mount; the
 rest of the host (proc, /sys/fs, /sys/kernel, /tmp, your files) stays as it is.
-CMD's exit code is run's. Needs root.
+A seccomp supervisor answers what FUSE cannot, for any binary: stat of
+/dev/nvmeX, /dev/ngXnY, /dev/hmm_dmirrorN (character devices) and /dev/nvmeXnY
+(block devices), statfs under /sys (sysfs), and mmap() of p2pmem/allocate and
+resourceN with the kernel's errnos at mmap() time (allocate is allocated then).
+It is emulation, not a sandbox. CMD's exit code is run's. Needs root.
 
   --mount MNT       use the emulated host already mounted at MNT
   --topology FILE   mount this topology for CMD's duration (default: the
@@ -30,7 +34,9 @@ CMD's exit code is run's. Needs root.
 examples:
   p2pemu run -- lspci -tv
   p2pemu run -- bash                       a shell inside the emulated host
-  p2pemu run --mount /tmp/p2p -- nvme list`;
+  p2pemu run --mount /tmp/p2p -- nvme list
+  p2pemu run -- nvme id-ctrl /dev/nvme0
+  p2pemu run -- udevadm info /sys/block/nvme0n1`;
 
 const options = {
   mount: { type: 'string' },

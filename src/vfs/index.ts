@@ -7,3 +7,4 @@ export { addP2pmemGroup, AllocateFile, ALLOCATE_FILE_SIZE, type OpenAllocations,
 export { buildDebugfs } from './debugfs.js';
 export type { CacheInvalidation } from './vfs.js';
 export { buildDevfs } from './devfs/kmsg.js';
+export { encodeMmapIntent, decodeMmapIntent, P2PEMU_IOC_MMAP_INTENT, MAP_PRIVATE, MAP_SHARED, MAP_TYPE, PROT_WRITE, type MmapIntent } from './mmap-intent.js';

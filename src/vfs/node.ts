@@ -3,6 +3,7 @@
 
 import type { DirectBacking } from '../fs-types.js';
 import type { Caller } from './caller.js';
+import type { MmapIntent } from './mmap-intent.js';
 
 export const S_IFDIR = 0o040000;
 export const S_IFREG = 0o100000;
@@ -48,6 +49,8 @@ export interface BinAttrNode extends NodeBase {
   write?: (offset: number, data: Buffer, caller: Caller) => number;
   /** when set, opens are served from this fd by the data path (mmap works too) */
   backing?: () => FileBacking;
+  /** the attribute's mmap method: throws the errno with which it refuses a mapping (mmap-intent.ts) */
+  mmap?: (intent: MmapIntent) => void;
 }
 
 /** Per-open state of a device node: what one open file reads, writes and releases. */
@@ -61,6 +64,8 @@ export interface DeviceFile {
   backing?(): FileBacking | undefined;
   /** fallocate(2) on a block-device stand-in */
   fallocate?(offset: number, length: number, mode: number): void;
+  /** the device's mmap method, run when the caller maps this open file (mmap-intent.ts): throws to refuse */
+  mmap?(intent: MmapIntent, caller: Caller): void;
 }
 
 /**

@@ -95,6 +95,12 @@ export class InodeTable {
     return this.register<DeviceNode>(parent, { kind: 'device', ...spec });
   }
 
+  /** A second name for a file: the same node id, so the kernel keeps one inode and one page cache for both. */
+  alias(parent: DirNode, name: string, node: BinAttrNode): void {
+    if (parent.children.has(name)) throw new Error(`duplicate entry ${pathOf(parent)}/${name}`);
+    parent.children.set(name, node);
+  }
+
   symlink(parent: DirNode, name: string, target: string): SymlinkNode {
     return this.register<SymlinkNode>(parent, { kind: 'symlink', name, mode: 0o777, target });
   }

@@ -17,7 +17,8 @@ import type {
   StatfsResult,
   TruncateCause,
 } from '../fs-types.js';
-import type { Caller } from './caller.js';
+import { isPrivileged, type Caller } from './caller.js';
+import { decodeMmapIntent, P2PEMU_IOC_MMAP_INTENT } from './mmap-intent.js';
 import { S_IFDIR, S_IFLNK, S_IFREG, type DeviceFile, type DirNode, type VNode } from './node.js';
 import { pathOf, type InodeTable } from './tree.js';
 import { sliceAt } from './command-file.js';
@@ -309,8 +310,9 @@ export class Vfs implements FuseFilesystem {
       { name: '.', ino: n.ino, mode: S_IFDIR },
       { name: '..', ino: n.parent?.ino ?? n.ino, mode: S_IFDIR },
     ];
-    for (const c of n.children.values()) {
-      out.push({ name: c.name, ino: c.ino, mode: c.kind === 'dir' ? S_IFDIR : c.kind === 'symlink' ? S_IFLNK : S_IFREG });
+    // by entry name: a file may stand under two names (tree.ts alias)
+    for (const [name, c] of n.children) {
+      out.push({ name, ino: c.ino, mode: c.kind === 'dir' ? S_IFDIR : c.kind === 'symlink' ? S_IFLNK : S_IFREG });
     }
     return out;
   }
@@ -342,8 +344,20 @@ export class Vfs implements FuseFilesystem {
   ioctl(nodeid: number, handle: unknown, req: IoctlRequest, caller: Caller): IoctlResult | Promise<IoctlResult> {
     const h = handle as OpenText | undefined;
     const n = h?.node ?? this.table.getOrThrow(nodeid);
+    if (req.cmd === P2PEMU_IOC_MMAP_INTENT) return this.mmapIntent(n, h, req, caller);
     if (h?.file?.ioctl) return h.file.ioctl(req, caller);
     if (n.kind !== 'device' || !n.ioctl) throw kernelError('ENOTTY', `ioctl 0x${req.cmd.toString(16)} not supported`);
     return n.ioctl(req, caller);
+  }
+
+  // kernel: kernfs_fop_mmap(), fs/kernfs/file.c: a sysfs file without an mmap method refuses with ENODEV
+  /** An mmap() of this open file is about to happen (under `p2pemu run`): the file's mmap method decides now. */
+  private mmapIntent(n: VNode, h: OpenText | undefined, req: IoctlRequest, caller: Caller): IoctlResult {
+    if (!isPrivileged(caller)) throw kernelError('EPERM', 'mmap intents are for the p2pemu run supervisor');
+    const intent = decodeMmapIntent(req);
+    if (n.kind === 'text' || (n.kind === 'bin' && !n.backing)) throw kernelError('ENODEV', 'this attribute has no mmap');
+    if (n.kind === 'bin') n.mmap?.(intent);
+    else if (n.kind === 'device') h?.file?.mmap?.(intent, caller);
+    return { result: 0 };
   }
 }

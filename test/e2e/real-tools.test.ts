@@ -1,7 +1,7 @@
 // Unmodified real tools at the real paths, under `p2pemu run`: lspci without
-// -A, lsblk, nvme-cli, hwloc's lstopo, fio with P2P memory, a P2P copy by
-// /dev and /sys paths; run's own contract (exit code, a shell, the rest of the
-// host untouched, mounting and unmounting a topology for the command).
+// -A, lsblk, nvme-cli, udevadm, hwloc's lstopo, fio with P2P memory, a P2P copy
+// by /dev and /sys paths; run's own contract (exit code, a shell, the rest of
+// the host untouched, mounting and unmounting a topology for the command).
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,16 +14,13 @@ beforeAll(() => {
   if (!isRoot) return;
   m = mountTopology();
   bin = tempDir('p2pemu-real-tools-');
-  const r = sh(`gcc -O2 -pthread -o '${bin}/tool-copy' '${ROOT}/test/e2e/c/tool-copy.c' && gcc -shared -fPIC -O2 -o '${bin}/fake-devnode.so' '${ROOT}/test/e2e/c/fake-devnode.c' -ldl`);
+  const r = sh(`gcc -O2 -pthread -o '${bin}/tool-copy' '${ROOT}/test/e2e/c/tool-copy.c'`);
   if (r.code !== 0) throw new Error(r.stderr);
 });
 afterAll(() => m?.unmount());
 
-/** A command line run inside the emulated host (sh -c). */
-const run = (script: string, input?: string) => {
-  const r = sh(`node '${join(ROOT, 'bin/p2pemu.js')}' run --mount '${m.mnt}' -- sh -c ${JSON.stringify(script)}`, { input });
-  return r;
-};
+/** A command line run inside the emulated host (sh -c; single-quoted, so $ expands inside). */
+const run = (script: string, input?: string) => sh(`node '${join(ROOT, 'bin/p2pemu.js')}' run --mount '${m.mnt}' -- sh -c '${script.replace(/'/g, `'\\''`)}'`, { input });
 const ALLOCATE = (bdf: string) => `/sys/bus/pci/devices/${bdf}/p2pmem/allocate`;
 
 // the read-only tools run once, in one namespace; each test reads its section
@@ -31,18 +28,25 @@ const TOOLS: Record<string, string> = {
   tree: 'lspci -tv',
   vvv: 'lspci -vvv -s 03:00.0',
   lsblk: 'lsblk -d -n -o NAME,MAJ:MIN,SIZE,TYPE',
+  lsblkNode: 'lsblk -n -o NAME,MAJ:MIN,TYPE /dev/nvme0n1',
   nvmeVerbose: 'nvme list -v',
   nvmeList: 'nvme list',
-  nvmeListBlk: 'LD_PRELOAD=SHIM nvme list',
+  idCtrl: 'nvme id-ctrl /dev/nvme1',
+  idNs: 'nvme id-ns /dev/nvme0n1',
+  smart: 'nvme smart-log /dev/nvme0',
+  regs: 'for c in nvme0 nvme2; do nvme show-regs /dev/$c; echo "sysfs $(cat /sys/class/nvme/$c/cmbloc /sys/class/nvme/$c/cmbsz 2>/dev/null | tr "\\n" " ")"; done',
+  udevBlock: 'udevadm info /sys/block/nvme0n1',
+  udevPci: 'udevadm info /sys/bus/pci/devices/0000:03:00.0',
+  statfs: 'stat -f -c "%n %T" /sys /sys/bus/pci/devices /sys/block/nvme0n1/ /dev/nvme0n1',
   lstopo: 'lstopo --of console',
   lstopoWhole: 'lstopo --of console --whole-system',
 };
 const out: Record<string, string> = {};
 
-describe.skipIf(!isRoot)('lspci, lsblk, nvme-cli and lstopo at the real paths', () => {
+describe.skipIf(!isRoot)('lspci, lsblk, nvme-cli, udevadm and lstopo at the real paths', () => {
   beforeAll(() => {
     const script = Object.entries(TOOLS)
-      .map(([k, cmd]) => `echo '@@${k}'; ${cmd.replace('SHIM', `${bin}/fake-devnode.so`)} 2>/dev/null`)
+      .map(([k, cmd]) => `echo '@@${k}'; ${cmd} 2>&1`)
       .join('; ');
     const all = run(script).stdout;
     for (const part of all.split(/^@@/m).filter(Boolean)) {
@@ -59,12 +63,13 @@ describe.skipIf(!isRoot)('lspci, lsblk, nvme-cli and lstopo at the real paths', 
     expect(out.vvv).toContain('Kernel driver in use: nvme');
   });
 
-  test('lsblk lists the namespaces with their sizes, and only them', () => {
+  test('lsblk lists the namespaces with their sizes, and only them; lsblk /dev/nvme0n1 takes the node', () => {
     expect(out.lsblk!.split('\n').filter(Boolean).map((l) => l.split(/\s+/))).toEqual([
       ['nvme0n1', '259:0', '1G', 'disk'],
       ['nvme1n1', '259:1', '1G', 'disk'],
       ['nvme2n1', '259:2', '1G', 'disk'],
     ]);
+    expect(out.lsblkNode!.trim().split(/\s+/)).toEqual(['nvme0n1', '259:0', 'disk']);
   });
 
   test('nvme list -v shows the subsystems and controllers (serial, model, firmware, address) from sysfs', () => {
@@ -72,13 +77,52 @@ describe.skipIf(!isRoot)('lspci, lsblk, nvme-cli and lstopo at the real paths', 
     expect(out.nvmeVerbose).toMatch(/^nvme0\s+P2PEMU000NVME0\s+SAMSUNG MZWLJ1T9HBJR-00007\s+P2PEMU01 pcie\s+0000:03:00\.0\s+nvme-subsys0/m);
   });
 
-  // libnvme's nvme_open() fstat()s /dev/nvmeXnY and wants S_ISBLK: a regular file over FUSE is
-  // skipped, so plain `nvme list` prints its header only (README: Real tools). With an fstat
-  // shim standing in for run's planned supervisor, every other step works.
-  test('nvme list: namespaces with model, serial and size once fstat says block device (the one gap left)', () => {
-    expect(out.nvmeList!.trim().split('\n')).toHaveLength(2);
-    expect(out.nvmeListBlk).toMatch(/^\/dev\/nvme0n1\s+\/dev\/ng0n1\s+P2PEMU000NVME0\s+SAMSUNG MZWLJ1T9HBJR-00007\s+1\s+1\.07\s+GB \/\s+1\.07\s+GB\s+512\s+B \+\s+0 B\s+P2PEMU01$/m);
-    expect(out.nvmeListBlk!.match(/^\/dev\/nvme\dn1/gm)).toHaveLength(3);
+  // libnvme's nvme_open() and nvme-cli's open_dev_direct() fstat the node and want S_ISBLK / S_ISCHR:
+  // run's supervisor answers that fstat as the kernel would for the device node
+  test('nvme list: every namespace with model, serial, size and format', () => {
+    expect(out.nvmeList).toMatch(/^\/dev\/nvme0n1\s+\/dev\/ng0n1\s+P2PEMU000NVME0\s+SAMSUNG MZWLJ1T9HBJR-00007\s+1\s+1\.07\s+GB \/\s+1\.07\s+GB\s+512\s+B \+\s+0 B\s+P2PEMU01$/m);
+    expect(out.nvmeList!.match(/^\/dev\/nvme\dn1/gm)).toHaveLength(3);
+  });
+
+  test('nvme id-ctrl, id-ns and smart-log answer through /dev/nvme1 and /dev/nvme0n1 with the topology\'s serial and model', () => {
+    expect(out.idCtrl).toMatch(/^sn\s+: P2PEMU000NVME1\s*$/m);
+    expect(out.idCtrl).toMatch(/^mn\s+: SAMSUNG MZWLJ1T9HBJR-00007\s*$/m);
+    expect(out.idCtrl).toMatch(/^fr\s+: P2PEMU01\s*$/m);
+    // 1 GiB of 512-byte blocks
+    expect(out.idNs).toMatch(/^nsze\s+: 0x200000$/m);
+    expect(out.idNs).toMatch(/^lbaf\s+0 : ms:0\s+lbads:9\s+rp:0x2 \(in use\)$/m);
+    expect(out.smart).toMatch(/^temperature\s+: 40°C \(313 Kelvin\)$/m);
+    expect(out.smart).toMatch(/^available_spare\s+: 100%$/m);
+  });
+
+  // nvme-cli maps BAR0 through the controller's device/resource0 (mmap_registers(), one page, read-only)
+  test('nvme show-regs reads CAP, CMBLOC and CMBSZ from BAR0: CMBLOC/CMBSZ equal sysfs cmbloc/cmbsz, CAP.CMBS only with a CMB', () => {
+    const [withCmb, without] = out.regs!.split(/^sysfs.*$/m);
+    const reg = (text: string, name: string) => BigInt(`0x${new RegExp(`^${name}\\s*: ([0-9a-f]+)$`, 'm').exec(text)![1]}`);
+    const sysfs = out.regs!.match(/^sysfs (.*)$/gm)!.map((l) => l.slice(6).trim());
+    const [cmbloc, cmbsz] = sysfs[0]!.split(' ').map(BigInt);
+    expect(reg(withCmb!, 'cmbloc')).toBe(cmbloc);
+    expect(reg(withCmb!, 'cmbsz')).toBe(cmbsz);
+    expect(cmbsz).not.toBe(0n);
+    expect((reg(withCmb!, 'cap') >> 57n) & 1n).toBe(1n);
+    expect(sysfs[1]).toBe('');
+    expect(reg(without!, 'cmbsz')).toBe(0n);
+    expect((reg(without!, 'cap') >> 57n) & 1n).toBe(0n);
+  });
+
+  // systemd's sd_device_new_from_syspath() fstatfs()es the device directory and wants SYSFS_MAGIC
+  test('udevadm info prints the properties of /sys/block/nvme0n1 and of the PCI function', () => {
+    expect(out.udevBlock).toContain('P: /devices/pci0000:00/0000:00:01.0/0000:01:00.0/0000:02:00.0/0000:03:00.0/nvme/nvme0/nvme0n1');
+    expect(out.udevBlock).toMatch(/^E: SUBSYSTEM=block$/m);
+    expect(out.udevBlock).toMatch(/^E: DEVNAME=\/dev\/nvme0n1$/m);
+    expect(out.udevBlock).toMatch(/^E: MAJOR=259$/m);
+    expect(out.udevPci).toMatch(/^E: PCI_SLOT_NAME=0000:03:00\.0$/m);
+    expect(out.udevPci).toMatch(/^E: DRIVER=nvme$/m);
+    expect(out.udevPci).toMatch(/^E: PCI_ID=144D:A824$/m);
+  });
+
+  test('statfs says sysfs for /sys and the emulated subtrees, tmpfs for a device node in /dev', () => {
+    expect(out.statfs!.trim().split('\n')).toEqual(['/sys sysfs', '/sys/bus/pci/devices sysfs', '/sys/block/nvme0n1/ sysfs', '/dev/nvme0n1 tmpfs']);
   });
 
   test('lstopo shows the NVMe disks under NUMA node 0; node 1 and the accelerator with --whole-system', () => {
@@ -111,6 +155,8 @@ describe.skipIf(!isRoot)('p2pemu run itself', () => {
   test("CMD's exit code is run's; the rest of the host is untouched (proc, /sys/fs, /sys/class/net/lo, /tmp)", () => {
     const r = run(`test -d /proc/1 && test -d /sys/fs/cgroup && test -e /sys/class/net/lo && test -d '${m.mnt}' && exit 7`);
     expect(r.code).toBe(7);
+    // killed by a signal: 128 + the signal, as a shell reports it
+    expect(run('kill -TERM $$').code).toBe(143);
     // outside, nothing changed
     expect(sh('ls /sys/bus/pci/devices').stdout).not.toContain('0000:81:00.0');
   });

@@ -1,12 +1,14 @@
 // Runs inside the private mount namespace `p2pemu run` made (unshare
 // --mount --propagation private): puts the emulated tree at /sys and /dev as
-// plan.ts says, then becomes the command.
+// plan.ts says, then runs the command under the seccomp supervisor
+// (supervised.ts) and exits with its status.
 //
 // usage (internal): node inside.js MNT -- CMD [ARGS…]
 
 import { chownSync, closeSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
-import { execvp, mknod, mount, MS_BIND, MS_NOSUID, MS_REC } from './libc.js';
+import { mknod, mount, MS_BIND, MS_NOSUID, MS_REC } from './libc.js';
 import { realPathsPlan, type Entry, type EntryKind, type Op } from './plan.js';
+import { runSupervised } from './supervised.js';
 
 function kindOf(mode: number): EntryKind {
   switch (mode & 0o170000) {
@@ -70,10 +72,8 @@ function apply(op: Op): void {
   }
 }
 
-/** A launcher starts the command once the tree is in place (a supervisor can take exec's place). */
-export type Launcher = (argv: string[]) => Error;
-
-export function enterRealPaths(mnt: string, argv: string[], launch: Launcher = execvp): number {
+/** Puts the emulated tree at /sys and /dev in this (private) mount namespace. */
+export function enterRealPaths(mnt: string): void {
   // the host's trees stay reachable through open directories once they are covered
   const sysFd = openSync('/sys', 'r');
   const devFd = openSync('/dev', 'r');
@@ -81,9 +81,6 @@ export function enterRealPaths(mnt: string, argv: string[], launch: Launcher = e
   for (const op of ops) apply(op);
   closeSync(sysFd);
   closeSync(devFd);
-  const err = launch(argv);
-  process.stderr.write(`p2pemu run: ${err.message}\n`);
-  return 127;
 }
 
 const args = process.argv.slice(2);
@@ -93,7 +90,8 @@ if (sep !== 1 || args.length < 3) {
   process.exit(2);
 }
 try {
-  process.exit(enterRealPaths(args[0]!, args.slice(2)));
+  enterRealPaths(args[0]!);
+  process.exit(await runSupervised(args[0]!, args.slice(2)));
 } catch (err) {
   process.stderr.write(`p2pemu run: ${(err as Error).message}\n`);
   process.exit(1);

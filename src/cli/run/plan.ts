@@ -3,6 +3,8 @@
 // host's entries come back (bind mounts, symlinks, device nodes) except where
 // the emulated tree takes their place. Pure: it works on directory listings.
 
+import { DEV_NODES } from '../../seccomp/index.js';
+
 export type EntryKind = 'dir' | 'link' | 'file' | 'chr' | 'blk' | 'other';
 
 export interface Entry {
@@ -44,8 +46,6 @@ const SYS_RULES: Rule = {
   kernel: { iommu_groups: 'ours' },
 };
 
-/** Device nodes of the emulated host in /dev (the host's of the same names are hidden). */
-export const DEV_NODES = /^(nvme\d+(n\d+)?|ng\d+n\d+|hmm_dmirror\d+)$/;
 
 function ruleFor(rules: { [name: string]: Rule }, name: string): Rule | undefined {
   if (rules[name] !== undefined) return rules[name];
@@ -129,6 +129,7 @@ export function realPathsPlan(list: { host: Lister; ours: Lister }, hostSys: str
   const ops: Op[] = [{ op: 'tmpfs', path: '/sys' }];
   overlay(ops, list, hostSys, `${mnt}/sys`, '/sys', SYS_RULES as { [name: string]: Rule });
   ops.push({ op: 'tmpfs', path: '/dev' });
+  // device nodes of the emulated host replace the host's of the same names
   for (const e of list.host(hostDev) ?? []) if (!DEV_NODES.test(e.name)) hostEntry(e, `${hostDev}/${e.name}`, `/dev/${e.name}`, ops);
   for (const e of list.ours(`${mnt}/dev`) ?? []) {
     if (DEV_NODES.test(e.name)) ops.push({ op: 'touch', path: `/dev/${e.name}` }, { op: 'bind', from: `${mnt}/dev/${e.name}`, to: `/dev/${e.name}` });

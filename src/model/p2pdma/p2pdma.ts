@@ -316,6 +316,14 @@ export class P2pdmaSubsystem {
     return alloc;
   }
 
+  /** Where a mapping allocated before its address was known (at mmap(), the kernel choosing) landed. */
+  placeMapping(alloc: P2pAllocation, va: number): void {
+    const fm = alloc.folio;
+    if (!fm) return;
+    fm.va = va;
+    fm.entries = mappingEntries(va, alloc.addr, alloc.size, fm.folioSize);
+  }
+
   /** The pages of a userspace allocation are freed (munmap, exit, or zapped by a removal). */
   freeMmap(alloc: P2pAllocation): void {
     if (!this.allocations.delete(alloc.id)) return;

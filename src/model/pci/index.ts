@@ -7,3 +7,4 @@ export { IrqAllocator, enableVectors, disableVectors, irqShow, MSIX_TABLE } from
 export { pciSpeedString, linkSpeedCode } from './link.js';
 export { devPrefix, enableStore, numaNodeStore, writeConfig } from './dev-control.js';
 export * from './regs.js';
+export { pciMmapFits } from './mmap-fits.js';

@@ -220,6 +220,11 @@ class PassthruFile implements DeviceFile {
     throw kernelError('EINVAL', 'this character device does not write');
   }
 
+  // kernel: do_mmap(), mm/mmap.c: nvme_dev_fops and nvme_ns_chr_fops have no mmap, so mapping them is ENODEV
+  mmap(): void {
+    throw kernelError('ENODEV', 'this character device cannot be mapped');
+  }
+
   // kernel: nvme_dev_ioctl() (controller), nvme_ns_chr_ioctl() (generic namespace), drivers/nvme/host/ioctl.c
   async ioctl(call: IoctlCall, caller: Caller): Promise<IoctlAnswer> {
     const answer = await nvmeIoctl(this.ctx, this.ctrl, this.ns, call, caller);

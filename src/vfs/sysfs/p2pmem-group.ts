@@ -1,7 +1,8 @@
 // /sys/bus/pci/devices/<BDF>/p2pmem/: size, available, published and the
 // allocate file (kernel-facts §1.2–§1.4). Each open of allocate is its own
-// node (fresh per lookup), sized at its first page fault from /proc/TID/maps,
-// allocated from the pool then, and freed at RELEASE, after the last munmap.
+// node (fresh per lookup), allocated from the pool at mmap() under `p2pemu run`
+// (the supervisor's mmap intent) or else at its first page fault, sized from
+// /proc/TID/maps, and freed at RELEASE, after the last munmap.
 
 import { kernelError, KernelError } from '../../errno.js';
 import type { BarStore } from '../../memory/bar-store.js';
@@ -10,6 +11,7 @@ import { preadSync, pwriteSync } from '../../memory/fd-io.js';
 import type { P2pAllocation, P2pdmaProvider, P2pdmaSubsystem } from '../../model/p2pdma/index.js';
 import { commOf, currentSyscall, fileMappings, tgidOf } from '../../proc.js';
 import type { Caller } from '../caller.js';
+import { isSharedMapping, type MmapIntent } from '../mmap-intent.js';
 import type { DeviceFile, DirNode, FileBacking } from '../node.js';
 import type { InodeTable } from '../tree.js';
 import type { Vfs } from '../vfs.js';
@@ -56,11 +58,12 @@ function mappingsChanged(ctx: P2pmemContext): void {
   ctx.vfs.setDirectIoCheck(ctx.sized.size + ctx.pfnMaps.size > 0);
 }
 
-/** One open of allocate: unsized until its first fault. */
+/** One open of allocate: unsized until its mmap (under run) or its first fault. */
 export class AllocateFile implements DeviceFile {
   alloc: P2pAllocation | undefined;
   private failed: KernelError | undefined;
   private range: MappedRange | undefined;
+  private placeAtFirstFault = false;
 
   constructor(
     private readonly ctx: P2pmemContext,
@@ -72,12 +75,36 @@ export class AllocateFile implements DeviceFile {
     return this.provider.dev.bars.find((b) => b.index === this.alloc!.bar)!.size;
   }
 
+  /** Takes the allocation from the pool (the model logs and throws what the kernel refuses) and puts it on the data path. */
+  private allocate(req: { len: number; pgoff: number; shared: boolean; va: number | undefined }, pid: number): P2pAllocation {
+    const comm = commOf(pid);
+    try {
+      this.alloc = this.ctx.p2pdma.allocMmap(this.provider.dev, { ...req, pid: tgidOf(pid), comm });
+    } catch (err) {
+      if (err instanceof KernelError) this.ctx.onEvent?.('allocate mmap refused', { provider: this.provider.dev.bdf, pid, comm, errno: err.code });
+      throw err;
+    }
+    this.range = { ino: this.ino, bdf: this.provider.dev.bdf, bar: this.alloc.bar, barOffset: this.alloc.barOffset, size: this.alloc.size };
+    this.ctx.barView.ranges.add(this.range);
+    track(this.ctx, this, true);
+    return this.alloc;
+  }
+
   // kernel: p2pmem_alloc_mmap(), drivers/pci/p2pdma.c [PCI-NEXT]
-  // differs: FUSE sends nothing at mmap(); the mapping is found and the pool allocated at the first fault
+  /** Under `p2pemu run`, at mmap() itself: the kernel's checks and the allocation, before any touch. */
+  mmap(intent: MmapIntent): void {
+    // differs: a second mapping of the same open file shares the first one's allocation (native-notes/open-flags.md)
+    if (this.alloc) return;
+    this.allocate({ len: intent.len, pgoff: intent.pgoff, shared: isSharedMapping(intent), va: intent.addr }, intent.pid);
+    // the kernel chose the address: where it landed is known at the first touch
+    this.placeAtFirstFault = intent.addr === undefined;
+  }
+
+  // kernel: p2pmem_alloc_mmap(), drivers/pci/p2pdma.c [PCI-NEXT]
+  // differs: outside `p2pemu run` FUSE sends nothing at mmap(); the mapping is found and the pool allocated at the first fault
   private sizeAtFirstFault(caller: Caller): P2pAllocation {
     if (this.failed) throw this.failed;
-    const dev = this.ctx.mountDev();
-    const maps = dev ? fileMappings(caller.pid, dev, this.ino) : [];
+    const maps = this.mappingsOf(caller);
     if (maps.length === 0) {
       const sc = currentSyscall(caller.pid);
       // only mmap is implemented for allocate
@@ -85,27 +112,19 @@ export class AllocateFile implements DeviceFile {
     }
     // one mapping per open is the normal case; with several, the largest decides
     const m = maps.reduce((a, b) => (b.end - b.start > a.end - a.start ? b : a));
-    const comm = commOf(caller.pid);
     try {
-      this.alloc = this.ctx.p2pdma.allocMmap(this.provider.dev, {
-        len: m.end - m.start,
-        pgoff: m.offset / PAGE,
-        shared: m.perms[3] === 's',
-        pid: tgidOf(caller.pid),
-        comm,
-        va: m.start,
-      });
+      return this.allocate({ len: m.end - m.start, pgoff: m.offset / PAGE, shared: m.perms[3] === 's', va: m.start }, caller.pid);
     } catch (err) {
       if (!(err instanceof KernelError)) throw err;
       // the kernel would have failed mmap() itself; here the process gets SIGBUS at first touch
       this.failed = kernelError('EIO', `mmap of allocate refused (${err.code}): ${err.message}`);
-      this.ctx.onEvent?.('allocate mmap refused', { provider: this.provider.dev.bdf, pid: caller.pid, comm, errno: err.code });
       throw this.failed;
     }
-    this.range = { ino: this.ino, bdf: this.provider.dev.bdf, bar: this.alloc.bar, barOffset: this.alloc.barOffset, size: this.alloc.size };
-    this.ctx.barView.ranges.add(this.range);
-    track(this.ctx, this, true);
-    return this.alloc;
+  }
+
+  private mappingsOf(caller: Caller) {
+    const dev = this.ctx.mountDev();
+    return dev ? fileMappings(caller.pid, dev, this.ino) : [];
   }
 
   /** Sizes the allocation now from the caller's mapping (when something other than a fault needs its memory). */
@@ -126,6 +145,11 @@ export class AllocateFile implements DeviceFile {
 
   read(offset: number, size: number, caller: Caller): Buffer {
     const a = this.alloc ?? this.sizeAtFirstFault(caller);
+    if (this.placeAtFirstFault) {
+      this.placeAtFirstFault = false;
+      const m = this.mappingsOf(caller)[0];
+      if (m) this.ctx.p2pdma.placeMapping(a, m.start);
+    }
     // zapped by a removal: the next touch is a SIGBUS, as after kernfs removed the file
     if (a.revoked) throw kernelError('EIO', 'allocation was revoked');
     const n = Math.max(0, Math.min(size, a.size - offset));

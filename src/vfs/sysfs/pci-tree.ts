@@ -4,7 +4,7 @@
 import type { CpuRange } from '../../config/spec.js';
 import { kernelError } from '../../errno.js';
 import type { KernelLog } from '../../model/klog.js';
-import { irqShow, pciSpeedString, writeConfig, type PciDev, type PciHost } from '../../model/pci/index.js';
+import { irqShow, pciMmapFits, pciSpeedString, writeConfig, type PciDev, type PciHost } from '../../model/pci/index.js';
 import type { BarStore } from '../../memory/bar-store.js';
 import { isPrivileged } from '../caller.js';
 import type { DirNode, VNode } from '../node.js';
@@ -93,15 +93,23 @@ function addDeviceAttrs(ctx: PciSysfsContext, dir: DirNode, dev: PciDev): void {
     },
   });
   for (const bar of dev.bars) {
-    t.bin(dir, {
-      name: `resource${bar.index}`,
+    const name = `resource${bar.index}`;
+    const file = t.bin(dir, {
+      name,
       mode: 0o600,
       size: bar.size,
       backing: () => {
         const b = ctx.bars.get(dev.bdf, bar.index, bar.size);
         return { id: b.id, fd: b.fd, offset: 0, size: bar.size, writable: true, pastEndEfbig: true };
       },
+      // kernel: pci_mmap_resource(), drivers/pci/pci-sysfs.c
+      mmap: (i) => {
+        if (!pciMmapFits(bar.size, i.pgoff, i.len / 4096)) throw kernelError('EINVAL', `${name}: mapping of ${i.len} bytes at page ${i.pgoff} does not fit the BAR`);
+      },
     });
+    // kernel: pci_create_resource_files(), drivers/pci/pci-sysfs.c: a write-combining twin for prefetchable BARs
+    // differs: one node under both names, so that both share one page cache (the kernel maps one BAR twice)
+    if (bar.prefetch) t.alias(dir, `${name}_wc`, file);
   }
 }
 
