@@ -355,6 +355,8 @@ export class Vfs implements FuseFilesystem {
   private mmapIntent(n: VNode, h: OpenText | undefined, req: IoctlRequest, caller: Caller): IoctlResult {
     if (!isPrivileged(caller)) throw kernelError('EPERM', 'mmap intents are for the p2pemu run supervisor');
     const intent = decodeMmapIntent(req);
+    // sysfs files (device stand-ins aside) lose their mmap with their node, as kernfs_get_active() fails
+    if (n.kind !== 'device' || n.standsFor === undefined) activeOrThrow(n);
     if (n.kind === 'text' || (n.kind === 'bin' && !n.backing)) throw kernelError('ENODEV', 'this attribute has no mmap');
     if (n.kind === 'bin') n.mmap?.(intent);
     else if (n.kind === 'device') h?.file?.mmap?.(intent, caller);
