@@ -13,15 +13,16 @@ import { execvp } from './libc.js';
 
 const CONTROL_FD = 3;
 
-/** Blocks until the supervisor writes its go-ahead (the socket may be non-blocking). */
-function awaitGo(): void {
+/** The supervisor's word once it has the listener: "go", or "stop" when it could not take it (the socket may be non-blocking). */
+function awaitWord(): string {
   const b = Buffer.alloc(16);
   const nap = new Int32Array(new SharedArrayBuffer(4));
   for (;;) {
     try {
-      if (readSync(CONTROL_FD, b, 0, b.length, null) >= 0) return;
+      const n = readSync(CONTROL_FD, b, 0, b.length, null);
+      return b.subarray(0, n).toString().trim();
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return;
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return '';
       Atomics.wait(nap, 0, 0, 1);
     }
   }
@@ -35,7 +36,8 @@ if (args[0] !== '--' || args.length < 2) {
 const listener = installListenerFilter(buildFilter());
 writeSync(CONTROL_FD, listener >= 0 ? `listener ${listener}\n` : `nofilter ${-listener}\n`);
 if (listener >= 0) {
-  awaitGo();
+  // without the supervisor, every stat of the command would fail with ENOSYS: better not to start it
+  if (awaitWord() !== 'go') process.exit(1);
   closeFd(listener);
 }
 closeSync(CONTROL_FD);

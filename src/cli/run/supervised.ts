@@ -61,12 +61,19 @@ export async function runSupervised(mnt: string, argv: string[]): Promise<number
   if (m && child.pid !== undefined) {
     const pidfd = pidfdOpen(child.pid);
     const listener = pidfd < 0 ? pidfd : pidfdGetfd(pidfd, Number(m[1]));
-    if (listener >= 0) supervisor = startSupervisor({ listener, commandPidfd: pidfd, mnt });
-    else process.stderr.write(`p2pemu run: cannot take the seccomp listener (errno ${-listener}): device nodes, statfs and mmap() are FUSE's\n`);
-  } else if (line?.startsWith('nofilter')) {
-    process.stderr.write(`p2pemu run: no seccomp user notification here (errno ${line.slice(9)}): device nodes, statfs and mmap() are FUSE's\n`);
+    if (listener >= 0) {
+      supervisor = startSupervisor({ listener, commandPidfd: pidfd, mnt });
+      control.end('go\n');
+    } else {
+      // pidfd_getfd() came in Linux 5.6, user notification in 5.0
+      process.stderr.write(`p2pemu run: cannot take the seccomp listener from the command (pidfd_getfd: errno ${-listener}; Linux >= 5.6 needed)\n`);
+      control.end('stop\n');
+    }
+  } else {
+    // the filter could not be installed: the command runs, FUSE's answers stand
+    if (line?.startsWith('nofilter')) process.stderr.write(`p2pemu run: no seccomp user notification here (errno ${line.slice(9)}): device nodes, statfs and mmap() are FUSE's\n`);
+    control.end('go\n');
   }
-  control.end('go\n');
   const status = await exited;
   await supervisor;
   return status;

@@ -183,8 +183,9 @@ export const WRITABLE_CLASSES: WritableClass[] = [
   },
   {
     name: 'resourceN',
-    path: /\/sys\/devices\/.*\/resource\d$/,
-    grammar: 'bytes at an offset into the BAR (differs: the kernel has no write for memory BARs, only mmap)',
+    // resourceN_wc is the same file under a second name (native-notes/sysfs-tree.md)
+    path: /\/sys\/devices\/.*\/resource\d(_wc)?$/,
+    grammar: 'bytes at an offset into the BAR, `resourceN_wc` the same (differs: the kernel has no write for memory BARs, only mmap)',
     source: 'pci_create_resource_files(), drivers/pci/pci-sysfs.c; sysfs_kf_bin_write(), fs/sysfs/file.c',
     errnos: ['EFBIG', 'EIO', 'ENODEV'],
     seeds: [],
