@@ -5,10 +5,9 @@
 // folded into caller-memory when that module lands).
 
 import { readFileSync, readlinkSync } from 'node:fs';
-import { readProcessMemory, tgidOf } from '../proc.js';
-import { AT_FDCWD, writeProcess } from './native.js';
+import { tgidOf } from '../proc.js';
+import { AT_FDCWD, readProcess, writeProcess } from './native.js';
 
-const PAGE = 4096;
 const PATH_MAX = 4096;
 
 /**
@@ -43,25 +42,15 @@ export function fdFlags(tid: number, fd: number): number | undefined {
   }
 }
 
-/** A NUL-terminated string in the caller's memory, read page by page so that an unmapped next page does not matter. */
+const stringBuf = Buffer.alloc(PATH_MAX);
+
+/** A NUL-terminated string in the caller's memory (process_vm_readv stops at an unmapped page, which is fine before the NUL). */
 export function readCString(tid: number, addr: bigint): string | undefined {
-  const parts: Buffer[] = [];
-  let at = Number(addr);
-  let total = 0;
-  while (total < PATH_MAX) {
-    const chunk = Math.min(PAGE - (at % PAGE), PATH_MAX - total);
-    const b = readProcessMemory(tid, at, chunk);
-    if (!b) return undefined;
-    const nul = b.indexOf(0);
-    if (nul >= 0) {
-      parts.push(b.subarray(0, nul));
-      return Buffer.concat(parts).toString('utf8');
-    }
-    parts.push(b);
-    total += chunk;
-    at += chunk;
-  }
-  return undefined; // ENAMETOOLONG: the kernel's own call will say so
+  const n = readProcess(tid, addr, stringBuf);
+  if (n <= 0) return undefined;
+  const nul = stringBuf.subarray(0, n).indexOf(0);
+  // no NUL within PATH_MAX (ENAMETOOLONG) or before a fault (EFAULT): the kernel's own call will say so
+  return nul < 0 ? undefined : stringBuf.toString('utf8', 0, nul);
 }
 
 /** Writes a result into the caller's memory, as the kernel's copy_to_user would (protections honoured). */

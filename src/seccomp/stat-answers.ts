@@ -44,8 +44,8 @@ interface StatTarget {
   path: string;
   /** AT_* flags for the supervisor's own call (no AT_SYMLINK_NOFOLLOW for an fd: its magic link must be followed) */
   flags: number;
-  /** the file's own name: from the caller's path, or for an fd the path it was opened by */
-  name: string | undefined;
+  /** the file's own name: from the caller's path, or for an fd the path it was opened by (asked only for files of the mount) */
+  name: () => string | undefined;
   buf: bigint;
   statx?: { mask: number };
 }
@@ -58,15 +58,15 @@ function pathArg(tid: number, reg: bigint): string | undefined {
 function atTarget(tid: number, dirfd: number, path: string, flags: number, buf: bigint): StatTarget | undefined {
   if (path === '') {
     if (!(flags & AT_EMPTY_PATH)) return undefined; // ENOENT, the kernel's to say
-    const name = dirfd === AT_FDCWD ? undefined : fdTarget(tid, dirfd);
-    return { path: pathAt(tid, dirfd, ''), flags: flags & AT_NO_AUTOMOUNT, name: name && basename(name), buf };
+    return { path: pathAt(tid, dirfd, ''), flags: flags & AT_NO_AUTOMOUNT, name: () => (dirfd === AT_FDCWD ? undefined : nameOf(fdTarget(tid, dirfd))), buf };
   }
-  return { path: pathAt(tid, dirfd, path), flags: flags & (AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT), name: basename(path.replace(/\/+$/, '')), buf };
+  return { path: pathAt(tid, dirfd, path), flags: flags & (AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT), name: () => basename(path.replace(/\/+$/, '')), buf };
 }
 
+const nameOf = (path: string | undefined) => path && basename(path);
+
 function fdTargetOf(tid: number, fd: number, buf: bigint): StatTarget {
-  const name = fdTarget(tid, fd);
-  return { path: fdLink(tid, fd), flags: 0, name: name && basename(name), buf };
+  return { path: fdLink(tid, fd), flags: 0, name: () => nameOf(fdTarget(tid, fd)), buf };
 }
 
 function statTarget(n: Notification): StatTarget | undefined {
@@ -137,7 +137,7 @@ export function answerStat(ctx: StatContext, n: Notification): Answer {
   if (!t) return CONTINUE;
   const key = fileKey(t.path, t.flags & ~0x6000);
   if (!key || !sameDev(key.dev, ctx.mountDev) || (key.mode & S_IFMT) !== S_IFREG) return CONTINUE;
-  const id = ctx.nodes.identityOf(key.ino, t.name);
+  const id = ctx.nodes.identityOf(key.ino, t.name());
   return id ? deviceStat(ctx, n, t, id) : CONTINUE;
 }
 

@@ -5,7 +5,7 @@
 
 import { DeviceNodes, fileKey } from './device-nodes.js';
 import { answerMmap } from './mmap-answer.js';
-import { closeFd, notifIdValid, notifRecv, notifSend, pollIn, POLLHUP, SECCOMP_NOTIF_RESP_SIZE, SECCOMP_NOTIF_SIZE } from './native.js';
+import { closeFd, notifIdValid, notifRecv, notifSend, notifSyncWakeUp, pollIn, POLLHUP, SECCOMP_NOTIF_RESP_SIZE, SECCOMP_NOTIF_SIZE } from './native.js';
 import { AUDIT_ARCH_X86_64, SYS } from './filter.js';
 import { CONTINUE, decodeNotification, encodeAnswer, type Answer, type Notification } from './notification.js';
 import { answerStat, answerStatfs, type StatContext } from './stat-answers.js';
@@ -44,6 +44,8 @@ export function supervise(o: SupervisorOptions): void {
     nodes: new DeviceNodes(o.mnt),
     stillValid: (n) => notifIdValid(o.listener, n.id),
   };
+  // the caller waits for each answer: hand the CPU back and forth directly (where the kernel can)
+  notifSyncWakeUp(o.listener);
   const notif = Buffer.alloc(SECCOMP_NOTIF_SIZE);
   const resp = Buffer.alloc(SECCOMP_NOTIF_RESP_SIZE);
   try {
