@@ -38,7 +38,7 @@ function connectCaches(host: EmulatedHost, session: FuseSession, mountpoint: str
   }
   host.vfs.invalidation = {
     // ENOENT: the kernel had no such name cached, which is fine
-    entry: (parent, name) => void session.invalEntry(parent, name).catch(() => undefined),
+    entry: (parent, name) => session.invalEntry(parent, name).catch(() => undefined),
     inode: (ino) => session.invalInode(ino, 0, 0),
   };
   host.barView.pageCache = {

@@ -53,7 +53,8 @@ function activeOrThrow(n: VNode): void {
 
 /** How the tree tells the kernel's caches that something changed (set by the daemon). */
 export interface CacheInvalidation {
-  entry(parentIno: number, name: string): void;
+  /** settles once the kernel has dropped the name (or never had it) */
+  entry(parentIno: number, name: string): Promise<void>;
   inode(ino: number): Promise<void>;
 }
 
@@ -63,6 +64,8 @@ export class Vfs implements FuseFilesystem {
   private readonly freshLookups = new Map<number, number>();
 
   invalidation: CacheInvalidation | undefined;
+  /** name invalidations not yet done: a store that removed a device waits for them, as remove is synchronous in the kernel */
+  private readonly pendingInvals = new Set<Promise<void>>();
   private session: SessionHooks | undefined;
   /** open handles of per-open device files, so a file can be revoked */
   private readonly openFiles = new Map<DeviceFile, OpenText>();
@@ -98,12 +101,24 @@ export class Vfs implements FuseFilesystem {
   remove(node: VNode): void {
     const parent = node.parent;
     this.table.unlink(node);
-    if (parent) this.invalidation?.entry(parent.ino, node.name);
+    if (parent) this.invalidateEntry(parent.ino, node.name);
   }
 
   /** Links a node added after mounting and drops any cached negative lookup of its name. */
   added(parent: DirNode, name: string): void {
-    this.invalidation?.entry(parent.ino, name);
+    this.invalidateEntry(parent.ino, name);
+  }
+
+  private invalidateEntry(parentIno: number, name: string): void {
+    const p = this.invalidation?.entry(parentIno, name);
+    if (!p) return;
+    this.pendingInvals.add(p);
+    void p.finally(() => this.pendingInvals.delete(p));
+  }
+
+  /** Resolves once every name dropped so far is gone from the kernel's cache. */
+  private async namesSettled(): Promise<void> {
+    while (this.pendingInvals.size > 0) await Promise.all([...this.pendingInvals]);
   }
 
   private attrOf(ino: number, n: VNode): Attr {
@@ -259,7 +274,9 @@ export class Vfs implements FuseFilesystem {
         // a write at an offset still goes to store()
         const page = data.subarray(0, PAGE_SIZE);
         const done = n.store(page.toString('latin1'), caller);
-        return done instanceof Promise ? done.then(() => page.length) : page.length;
+        // a store that removed or added files (remove, rescan, unbind) returns after the names are dropped
+        if (done instanceof Promise) return done.then(() => this.namesSettled()).then(() => page.length);
+        return this.pendingInvals.size > 0 ? this.namesSettled().then(() => page.length) : page.length;
       }
       case 'bin':
         activeOrThrow(n);
