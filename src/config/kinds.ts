@@ -13,6 +13,7 @@ export interface KindDefaults {
   /** positions come from the endpoint that takes these defaults */
   bars: Omit<BarSpec, 'at'>[];
   link: LinkSpec;
+  /** 'none': no driver binds */
   driver: string;
   /** BAR that holds P2P memory by default (accelerator, p2pmem) */
   p2pmemBar?: number;
@@ -20,7 +21,7 @@ export interface KindDefaults {
 
 const bar = (index: number, size: number, is64: boolean, prefetch: boolean): Omit<BarSpec, 'at'> => ({ index, size, is64, prefetch });
 
-export const KIND_DEFAULTS: Record<EndpointKind, KindDefaults> = {
+export const KIND_DEFAULTS = {
   // Samsung PM173x-class NVMe SSD: BAR0 holds the controller registers.
   nvme: {
     vendor: 0x144d,
@@ -71,6 +72,23 @@ export const KIND_DEFAULTS: Record<EndpointKind, KindDefaults> = {
     driver: 'p2pmem_pci',
     p2pmemBar: 4,
   },
+} as Record<EndpointKind, KindDefaults>;
+
+/**
+ * A generic function described by keys: the QEMU PCI test device's IDs
+ * (1b36:0005, Red Hat's ID space for emulated devices), class "unassigned",
+ * no BARs and no driver. Set `class` (and IDs) to say what it is.
+ */
+KIND_DEFAULTS.function = {
+  vendor: 0x1b36,
+  device: 0x0005,
+  subsystemVendor: 0x1af4,
+  subsystemDevice: 0x1100,
+  revision: 0,
+  classCode: 0xff0000,
+  bars: [],
+  link: { speed: 8, width: 4 },
+  driver: 'none',
 };
 
 export const PORT_DEFAULTS = {

@@ -30,6 +30,8 @@ import {
 import { parseCpu, parseNuma } from './parse-cpus.js';
 import { TopologyError } from './topology-error.js';
 import { YamlFile, type Cursor } from './yaml-cursor.js';
+import { parseIrqs, parseNumaNode, parseOptionalInt, parseRawConfig, parseResource, parseSriov } from './parse-function.js';
+import { MAX_DOMAIN, type HostFunctionSpec } from './spec.js';
 
 const LINK_SPEEDS = [2.5, 5, 8, 16, 32, 64];
 const CMB_FLAGS = ['SQS', 'CQS', 'LISTS', 'RDS', 'WDS'];
@@ -69,28 +71,54 @@ export function parseTopology(file: string, text: string): TopologySpec {
   return spec;
 }
 
+const HOST_FUNCTION_KEYS = ['class', 'revision', 'subsystem_vendor', 'subsystem_device', 'config_size'];
+
+/** The host bridge's own function at 00.0: built from these keys, or `function: none` for a root bus without one. */
+function parseHostFunction(c: Cursor): HostFunctionSpec | undefined {
+  if (c.get('function').present) {
+    if (c.get('function').str() !== 'none') c.get('function').fail('function takes only "none" (the root bus has no host-bridge function; 00.0 is free)');
+    for (const key of HOST_FUNCTION_KEYS) if (c.has(key)) c.get(key).fail(`${key} describes the host-bridge function, and function is none`);
+    return undefined;
+  }
+  const configSize = c.get('config_size').int(4096);
+  if (configSize !== 256 && configSize !== 4096) c.get('config_size').fail('a host bridge has 256 or 4096 bytes of config space');
+  return {
+    classCode: c.get('class').int(0x060000, 0, 0xffffff),
+    revision: c.get('revision').int(0, 0, 0xff),
+    subsystemVendor: c.get('subsystem_vendor').int(c.get('vendor').int(0x8086, 0, 0xffff), 0, 0xffff),
+    subsystemDevice: c.get('subsystem_device').int(0, 0, 0xffff),
+    configSize,
+  };
+}
+
 function parseHostBridge(c: Cursor, i: number, names: Set<string>): HostBridgeSpec {
-  c.map(['name', 'domain', 'bus', 'vendor', 'device', 'numa_node', 'children']);
+  c.map(['name', 'domain', 'bus', 'vendor', 'device', 'numa_node', 'children', 'function', ...HOST_FUNCTION_KEYS]);
+  const fn = parseHostFunction(c);
   const hb: HostBridgeSpec = {
     where: c.where,
     at: c.pos,
     busAt: c.has('bus') ? c.get('bus').pos : c.pos,
     name: c.get('name').str(`hb${i}`),
-    domain: c.get('domain').int(0, 0, 0xffff),
+    domain: c.get('domain').int(0, 0, MAX_DOMAIN),
     bus: c.get('bus').int(i === 0 ? 0 : undefined, 0, 255),
     vendor: c.get('vendor').int(0x8086, 0, 0xffff),
     device: c.get('device').int(0x09a2, 0, 0xffff),
-    numaNode: c.get('numa_node').int(0, 0, 1023),
+    numaNode: c.get('numa_node').int(0, -1, 1023),
+    fn,
     children: [],
   };
-  hb.children = parseChildren(c.get('children'), names, false, hb.numaNode);
+  hb.children = parseChildren(c.get('children'), names, fn ? 'root' : 'free', hb.numaNode);
   return hb;
 }
 
-function parseChildren(list: Cursor, names: Set<string>, belowPort: boolean, numaNode: number): NodeSpec[] {
+/** root: a root bus whose 00.0 is the host bridge's; free: a root bus without one, or the bus below a bridge given by config */
+type BusKind = 'root' | 'free' | 'port' | 'switch';
+
+function parseChildren(list: Cursor, names: Set<string>, bus: BusKind, numaNode: number): NodeSpec[] {
   const cursors = list.list();
+  const belowPort = bus === 'port' || bus === 'switch';
   const nodes = cursors.map((c) => parseNode(c, names, belowPort, numaNode));
-  checkSlots(nodes.map((n, i) => ({ slot: n.slot, c: cursors[i]! })), belowPort ? 'port' : 'root');
+  checkSlots(nodes.map((n, i) => ({ slot: n.slot, c: cursors[i]! })), bus);
   return nodes;
 }
 
@@ -100,14 +128,14 @@ function parseChildren(list: Cursor, names: Set<string>, belowPort: boolean, num
  * that slot); a function > 0 needs function 0 of its slot, or the scan never
  * finds it.
  */
-function checkSlots(items: { slot: Slot; c: Cursor }[], bus: 'root' | 'port' | 'switch'): void {
+function checkSlots(items: { slot: Slot; c: Cursor }[], bus: BusKind): void {
   const seen = new Map<string, Cursor>();
   for (const { slot, c } of items) {
     const key = formatSlot(slot);
     const slotKey = c.get('slot');
     if (seen.has(key)) slotKey.fail(`duplicate BDF: slot ${key} is already used at ${seen.get(key)!.where}`);
     seen.set(key, c);
-    if (bus === 'root' && key === '00.0') slotKey.fail('slot 00.0 of a root bus is the host bridge itself; give this device another slot, e.g. "01.0"');
+    if (bus === 'root' && key === '00.0') slotKey.fail('slot 00.0 of a root bus is the host bridge itself; give this device another slot, e.g. "01.0" (or say function: none on the host bridge)');
     if (bus === 'port' && slot.dev !== 0) slotKey.fail(`a device below a PCIe port must be device 0, not ${key}`);
   }
   for (const { slot, c } of items) {
@@ -151,8 +179,9 @@ function parseNode(c: Cursor, names: Set<string>, belowPort: boolean, numaNode: 
 const PORT_KEYS = ['name', 'slot', 'vendor', 'device', 'acs', 'link', 'bus', 'children'];
 const ENDPOINT_KEYS = [
   'name', 'slot', 'vendor', 'device', 'subsystem_vendor', 'subsystem_device', 'revision', 'class',
-  'bars', 'link', 'numa_node', 'driver', 'acs', 'cmb', 'p2pmem', 'p2pdma',
+  'bars', 'link', 'max_link', 'numa_node', 'driver', 'acs', 'cmb', 'p2pmem', 'p2pdma',
   'namespaces', 'io_queues', 'queue_depth', 'use_cmb_sqes', 'model', 'serial', 'device_private',
+  'config', 'config_size', 'pcie', 'resource', 'irq', 'msi_irqs', 'iommu_group', 'physical_slot', 'sriov', 'children',
 ];
 const NVME_ONLY = ['namespaces', 'io_queues', 'queue_depth', 'use_cmb_sqes', 'model', 'serial'];
 const ALL_KEYS = [...new Set([...PORT_KEYS, ...ENDPOINT_KEYS, 'ports'])];
@@ -178,20 +207,24 @@ function parsePort(
     link: parseLink(c.get('link'), defaults.link),
     bus: c.has('bus') ? c.get('bus').int(undefined, 1, 255) : undefined,
     busAt: c.has('bus') ? c.get('bus').pos : c.pos,
-    children: withChildren ? parseChildren(c.get('children'), names, true, numaNode) : [],
+    children: withChildren ? parseChildren(c.get('children'), names, 'port', numaNode) : [],
   };
 }
 
 function parseEndpoint(c: Cursor, kind: EndpointKind, names: Set<string>, numaNode: number): EndpointSpec {
-  c.map(['kind', ...(kind === 'nvme' ? ENDPOINT_KEYS : ENDPOINT_KEYS.filter((k) => !NVME_ONLY.includes(k)))]);
+  const allowed = ENDPOINT_KEYS.filter((k) => (kind === 'nvme' || !NVME_ONLY.includes(k)) && (kind === 'function' || k !== 'children'));
+  c.map(['kind', ...allowed]);
   const d = KIND_DEFAULTS[kind];
   const index = [...names].filter((n) => n.startsWith(kind)).length;
   const name = uniqueName(c, names, c.get('name').str(`${kind}${index}`));
-  const bars = c.has('bars') ? parseBars(c.get('bars')) : d.bars.map((b) => ({ ...b, at: c.pos }));
+  const config = parseRawConfig(c);
+  // with config the BAR types are in the bytes and their sizes in resource lines
+  const bars = config ? [] : c.has('bars') ? parseBars(c.get('bars')) : d.bars.map((b) => ({ ...b, at: c.pos }));
   const cmb = kind === 'nvme' && c.has('cmb') ? parseCmb(c.get('cmb'), bars) : undefined;
   if (kind !== 'nvme' && c.has('cmb')) c.get('cmb').fail('only an nvme endpoint has a controller memory buffer');
+  if (config && cmb) c.get('cmb').fail('a cmb adds a BAR to generated config space; with config, give the BAR in the bytes and resource');
   let p2pmem: P2pmemSpec | undefined;
-  if (c.has('p2pmem')) p2pmem = parseP2pmem(c.get('p2pmem'), bars);
+  if (c.has('p2pmem')) p2pmem = parseP2pmem(c.get('p2pmem'), config ? undefined : bars);
   else if (d.p2pmemBar !== undefined && bars.some((b) => b.index === d.p2pmemBar)) p2pmem = { bar: d.p2pmemBar, offset: 0, size: 0, folios: { policy: 'base', align: 4096 } };
   if (c.get('p2pmem').present && kind === 'nvme') c.get('p2pmem').fail('an nvme endpoint registers P2P memory through its cmb');
   const link = parseLink(c.get('link'), d.link);
@@ -210,8 +243,8 @@ function parseEndpoint(c: Cursor, kind: EndpointKind, names: Set<string>, numaNo
     classCode: c.get('class').int(d.classCode, 0, 0xffffff),
     bars,
     link,
-    maxLink: link,
-    numaNode: c.has('numa_node') ? c.get('numa_node').int(undefined, 0, 1023) : numaNode,
+    maxLink: c.has('max_link') ? parseLink(c.get('max_link'), link) : link,
+    numaNode: parseNumaNode(c, numaNode),
     driver: driver === 'none' ? undefined : driver,
     acs: c.has('acs') ? parseAcs(c.get('acs')) : undefined,
     cmb,
@@ -220,6 +253,16 @@ function parseEndpoint(c: Cursor, kind: EndpointKind, names: Set<string>, numaNo
     nvme: kind === 'nvme' ? parseNvme(c, name) : undefined,
     // accelerators own device-private memory by default (HMM migration target)
     devicePrivate: c.get('device_private').size(kind === 'accelerator' ? 2 ** 30 : 0),
+    config,
+    pcie: c.get('pcie').bool(true),
+    resource: parseResource(c, config !== undefined),
+    irq: parseOptionalInt(c, 'irq', 0xffffff),
+    msiIrqs: parseIrqs(c),
+    iommuGroup: parseOptionalInt(c, 'iommu_group', 0xffffff),
+    physicalSlot: c.has('physical_slot') ? c.get('physical_slot').str() : undefined,
+    sriov: parseSriov(c, config !== undefined, parseBars, parseP2pmem),
+    // a function given by config may be a bridge; the model checks its header before placing children
+    children: kind === 'function' ? parseChildren(c.get('children'), names, 'free', numaNode) : [],
   };
 }
 
@@ -350,16 +393,20 @@ function parseCmb(c: Cursor, bars: BarSpec[]): CmbSpec {
   return { bar: barIndex, offset, size, flags, folios: parseFolios(c, true) };
 }
 
-function parseP2pmem(c: Cursor, bars: BarSpec[]): P2pmemSpec {
+/** bars undefined: the BAR sizes come from config and resource lines; the model checks the range when it registers it. */
+function parseP2pmem(c: Cursor, bars: BarSpec[] | undefined): P2pmemSpec {
   c.map(['bar', 'offset', 'size', 'folios', 'align']);
-  const bar = findBar(c.get('bar'), bars, c.get('bar').int(undefined, 0, 5));
+  const index = c.get('bar').int(undefined, 0, 5);
   const offset = c.get('offset').size(0);
   const size = c.get('size').size(0);
-  if (offset >= bar.size) c.get('offset').fail(`offset ${formatSize(offset)} lies outside BAR ${bar.index} (${formatSize(bar.size)})`);
-  if (offset + size > bar.size) {
-    c.get('size').fail(`BAR ${bar.index} (${formatSize(bar.size)}) is smaller than the P2P memory it holds (offset ${formatSize(offset)} + ${formatSize(size)})`);
+  if (bars) {
+    const bar = findBar(c.get('bar'), bars, index);
+    if (offset >= bar.size) c.get('offset').fail(`offset ${formatSize(offset)} lies outside BAR ${bar.index} (${formatSize(bar.size)})`);
+    if (offset + size > bar.size) {
+      c.get('size').fail(`BAR ${bar.index} (${formatSize(bar.size)}) is smaller than the P2P memory it holds (offset ${formatSize(offset)} + ${formatSize(size)})`);
+    }
   }
-  return { bar: bar.index, offset, size, folios: parseFolios(c) };
+  return { bar: index, offset, size, folios: parseFolios(c) };
 }
 
 export { ENDPOINT_KINDS, ACS_BITS };

@@ -5,7 +5,7 @@
 export const ACS_BITS = { SV: 0x0001, TB: 0x0002, RR: 0x0004, CR: 0x0008, UF: 0x0010, EC: 0x0020, DT: 0x0040 } as const;
 export type AcsBit = keyof typeof ACS_BITS;
 
-export const ENDPOINT_KINDS = ['nvme', 'accelerator', 'nic', 'p2pmem'] as const;
+export const ENDPOINT_KINDS = ['nvme', 'accelerator', 'nic', 'p2pmem', 'function'] as const;
 export type EndpointKind = (typeof ENDPOINT_KINDS)[number];
 export const NODE_KINDS = ['root_port', 'switch', ...ENDPOINT_KINDS] as const;
 
@@ -65,6 +65,62 @@ interface Located {
   slot: Slot;
 }
 
+/** One line of the sysfs `resource` file: 0–5 BARs, 6 the ROM, 7–12 VF BARs (whole), 13–16 bridge windows. */
+export interface ResourceSpec {
+  at: SpecPos;
+  index: number;
+  /** CPU address */
+  start: number;
+  size: number;
+  /** IORESOURCE_* flags, as the file prints them */
+  flags: number;
+}
+
+/** Config space bytes given in the file (recorded, imported or written by hand). */
+export interface RawConfigSpec {
+  at: SpecPos;
+  /** 64, 256 or 4096 bytes */
+  bytes: Buffer;
+}
+
+/** The SR-IOV capability written for a function whose config space is generated. */
+export interface SriovCapSpec {
+  totalVfs: number;
+  vfDevice: number;
+  offset: number;
+  stride: number;
+  /** per-VF BARs */
+  bars: BarSpec[];
+}
+
+/** A VF as recorded: its own config space and what sysfs showed for it. */
+export interface VfSpec {
+  at: SpecPos;
+  config: RawConfigSpec | undefined;
+  /** undefined: the PF's vf_driver */
+  driver: string | null | undefined;
+  irq: number | undefined;
+  msiIrqs: number[] | undefined;
+  numaNode: number | undefined;
+  iommuGroup: number | undefined;
+}
+
+export interface SriovSpec {
+  at: SpecPos;
+  /** undefined when the PF's config bytes hold the capability */
+  cap: SriovCapSpec | undefined;
+  /** VFs enabled at boot (what sriov_numvfs showed when recorded) */
+  numVfs: number;
+  /** the driver whose ID table holds the VFs; undefined: VFs stay unbound */
+  vfDriver: string | undefined;
+  /** sriov_drivers_autoprobe */
+  autoprobe: boolean;
+  /** P2P memory each bound VF registers (a BAR of the VF) */
+  p2pmem: P2pmemSpec | undefined;
+  /** recorded VFs by index */
+  vfs: VfSpec[];
+}
+
 export interface EndpointSpec extends Located {
   kind: EndpointKind;
   name: string;
@@ -88,6 +144,23 @@ export interface EndpointSpec extends Located {
   nvme: NvmeSpec | undefined;
   /** bytes of device-private memory (a MEMORY_DEVICE_PRIVATE pgmap owned by this device); 0: none */
   devicePrivate: number;
+  /** config space bytes from the file: IDs, class, header, capabilities, bus numbers and ACS are read from them */
+  config: RawConfigSpec | undefined;
+  /** generated config space only: false for a conventional PCI function (256 bytes, no PCI Express capability) */
+  pcie: boolean;
+  /** lines of the sysfs resource file as recorded; undefined: computed from the BARs */
+  resource: ResourceSpec[] | undefined;
+  /** the sysfs irq value; undefined: routed by the model (or the config's Interrupt Line) */
+  irq: number | undefined;
+  /** the IRQs of msi_irqs/ as recorded */
+  msiIrqs: number[] | undefined;
+  /** the recorded IOMMU group */
+  iommuGroup: number | undefined;
+  /** the physical slot name lspci shows (sysfs slots/) */
+  physicalSlot: string | undefined;
+  sriov: SriovSpec | undefined;
+  /** functions below it, when its config space says it is a bridge */
+  children: NodeSpec[];
 }
 
 export interface NamespaceSpec {
@@ -135,6 +208,16 @@ export interface SwitchSpec extends Located {
 
 export type NodeSpec = RootPortSpec | SwitchSpec | EndpointSpec;
 
+/** The host bridge's own function at 00.0 of its root bus, when the model builds it. */
+export interface HostFunctionSpec {
+  classCode: number;
+  revision: number;
+  subsystemVendor: number;
+  subsystemDevice: number;
+  /** 256 or 4096 */
+  configSize: number;
+}
+
 export interface HostBridgeSpec {
   where: string;
   at: SpecPos;
@@ -145,8 +228,15 @@ export interface HostBridgeSpec {
   vendor: number;
   device: number;
   numaNode: number;
+  /** undefined: `function: none`, the root bus has no host-bridge function and 00.0 is free */
+  fn: HostFunctionSpec | undefined;
   children: NodeSpec[];
 }
+
+/** NUMA_NO_NODE: numa_node of a function the firmware placed nowhere */
+export const NUMA_NO_NODE = -1;
+/** the largest domain number lspci reads from sysfs (it must fit a signed int) */
+export const MAX_DOMAIN = 0x7fffffff;
 
 /**
  * The x86 vendor strings the kernel identifies (the c_ident of each cpu_dev in

@@ -9,8 +9,9 @@ import type { P2pdmaSubsystem } from '../p2pdma/index.js';
 import type { PciDev, PciHost } from '../pci/index.js';
 import { probeDevice } from './probe.js';
 import { NvmeDriver } from '../nvme/nvme-driver.js';
-import { disableVectors, enableVectors, IrqAllocator, syncMsiEnable } from '../pci/index.js';
+import { disableVectors, enableVectors, IrqAllocator, restoreVectors, sriovDisable, syncMsiEnable } from '../pci/index.js';
 import { DynamicIds, idMatches, parseNewId } from './dynamic-ids.js';
+import { enableRecordedVfs, pfDriverRemoved, sriovHooks, sriovNumvfsStore, type VfLifecycle } from './sriov-control.js';
 
 export interface DriverCoreEvents {
   bound?(dev: PciDev): void;
@@ -41,21 +42,51 @@ export class DriverCore {
     this.nvme = new NvmeDriver(p2pdma, klog);
   }
 
-  /** Boot: every bound device is probed in bus order. */
+  /** Boot: every bound device is probed in bus order, then the VFs a recording had enabled come back. */
   probeAll(): void {
-    for (const dev of this.host.sorted()) if (dev.driver) this.probe(dev);
+    for (const dev of this.host.sorted()) if (dev.driver) this.probe(dev, true);
+    enableRecordedVfs(this.vfLifecycle());
   }
 
-  private probe(dev: PciDev): void {
-    if (dev.driver === 'nvme') this.nvme.probe(dev);
+  /** At boot a recorded function keeps the vectors (and the enable bits in its bytes) it was recorded with. */
+  private probe(dev: PciDev, boot = false): void {
+    if (dev.role === 'nvme') this.nvme.probe(dev);
     else probeDevice(dev, this.p2pdma, this.klog);
+    if (boot && dev.raw) {
+      restoreVectors(dev, this.irqs);
+      return;
+    }
     enableVectors(dev, this.irqs);
     syncMsiEnable(dev);
   }
 
-  /** The driver whose static ID table holds this function: the one its topology names. */
+  /** The driver whose static ID table holds this function: the one its topology names (pcieport for the ports the model builds). */
   staticDriver(dev: PciDev): string | undefined {
-    return dev.isBridge ? 'pcieport' : dev.endpoint?.driver;
+    return dev.endpoint ? dev.endpoint.driver : dev.isBridge ? 'pcieport' : undefined;
+  }
+
+  /** How VFs join, bind and leave (sriov-control.ts). */
+  vfLifecycle(): VfLifecycle {
+    return {
+      host: this.host,
+      klog: this.klog,
+      bindVf: (vf) => {
+        // kernel: pci_bus_add_device(): a VF is probed only if its PF allows it (sriov_drivers_autoprobe)
+        if (this.autoprobe && vf.physfn?.sriov?.driversAutoprobe) this.attach(vf);
+      },
+      // the caller holds the rescan/remove lock (sriov_numvfs_store, a PF's removal): the unlocked variant
+      remove: (dev) => this.removeTree(dev),
+      added: (dev) => this.events.added?.(dev),
+      nextIommuGroup: () => {
+        if (!this.host.spec.iommu) return undefined;
+        return Math.max(-1, ...this.host.devices.map((d) => d.iommuGroup ?? -1)) + 1;
+      },
+    };
+  }
+
+  /** A write of sriov_numvfs: under the PF's device lock and the rescan/remove lock, as VFs come and go. */
+  sriovNumvfs(pf: PciDev, n: number): Promise<void> {
+    return this.rescanRemoveLocked(() => this.deviceLocked(pf, () => sriovNumvfsStore(this.vfLifecycle(), pf, n)));
   }
 
   /** Every driver the bus knows (registered at boot: those the topology names). */
@@ -147,6 +178,7 @@ export class DriverCore {
     syncMsiEnable(dev);
     dev.driver = undefined;
     dev.enableCount = 0;
+    pfDriverRemoved(dev, this.klog);
     this.events.unbound?.(dev, was);
   }
 
@@ -165,6 +197,8 @@ export class DriverCore {
   }
 
   private async removeTree(dev: PciDev): Promise<void> {
+    // a PF's VFs go first, as its driver's remove disables SR-IOV
+    if (dev.sriov?.numVFs && !this.gone(dev)) await sriovDisable(dev, sriovHooks(this.vfLifecycle()));
     for (const child of [...dev.children].reverse()) await this.removeTree(child);
     await this.deviceLocked(dev, async () => {
       if (this.gone(dev)) return;

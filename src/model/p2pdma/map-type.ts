@@ -2,7 +2,7 @@
 // (calc_map_type_and_dist, drivers/pci/p2pdma.c [PCI-NEXT], with the
 // corrections of kernel-facts §11), returning a trace for `p2pemu explain`.
 
-import { readAcsCtrl, PCI_ACS_CR, PCI_ACS_EC, PCI_ACS_RR, devPrefix, type PciDev } from '../pci/index.js';
+import { readAcsCtrl, PCI_ACS_CR, PCI_ACS_EC, PCI_ACS_RR, devPrefix, pciUpstreamBridge, type PciDev } from '../pci/index.js';
 import type { CpuSpec } from '../../config/spec.js';
 import { KERN_WARNING, type KernelLog } from '../klog.js';
 import { cpuSupportsP2pdma, findWhitelistEntry, REQ_SAME_HOST_BRIDGE, type WhitelistEntry } from './whitelist.js';
@@ -62,9 +62,10 @@ export function bridgeHasAcsRedir(dev: PciDev): boolean {
   return ctrl !== undefined && (ctrl & ACS_REDIRECT) !== 0;
 }
 
+/** dev, then each pci_upstream_bridge() above it: a VF's next step is its PF's bridge, never the PF */
 function chain(dev: PciDev): PciDev[] {
   const out: PciDev[] = [];
-  for (let d: PciDev | undefined = dev; d; d = d.upstream) out.push(d);
+  for (let d: PciDev | undefined = dev; d; d = pciUpstreamBridge(d)) out.push(d);
   return out;
 }
 

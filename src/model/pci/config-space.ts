@@ -3,10 +3,12 @@
 // capability list (power management, PCI Express) and the ACS extended
 // capability with the control bits the topology sets.
 
+import { findCapability, findExtCapability } from './config-read.js';
 import { MSIX_TABLE } from './interrupts.js';
 import { linkSpeedCode } from './link.js';
 import type { PciDev } from './pci-dev.js';
 import * as R from './regs.js';
+import { writeSriovCap } from './sriov-cap.js';
 
 // capability list: PM (0x40) → MSI (0x50, when advertised) → PCI Express (0x70) → MSI-X (0xb0, when advertised)
 const PM_CAP = 0x40;
@@ -31,6 +33,8 @@ function pcieType(dev: PciDev): number {
 }
 
 function writeBars(cfg: Buffer, dev: PciDev): void {
+  // a VF's BARs read as zero: its memory is placed through the PF's SR-IOV capability
+  if (dev.isVirtfn) return;
   for (const bar of dev.bars) {
     const off = R.PCI_BASE_ADDRESS_0 + bar.index * 4;
     let low = bar.start % 0x1_0000_0000;
@@ -90,7 +94,9 @@ function writeMsixCap(cfg: Buffer, tableSize: number): void {
 export function syncMsiEnable(dev: PciDev): void {
   if (!dev.msi || dev.config.length === 0) return;
   const on = dev.msi.irqs.length > 0;
-  const [off, bit] = dev.msi.kind === 'msi' ? [MSI_CAP + R.PCI_MSI_FLAGS, R.PCI_MSI_FLAGS_ENABLE] : [MSIX_CAP + R.PCI_MSIX_FLAGS, R.PCI_MSIX_FLAGS_ENABLE];
+  const cap = findCapability(dev.config, dev.msi.kind === 'msi' ? R.PCI_CAP_ID_MSI : R.PCI_CAP_ID_MSIX);
+  if (!cap) return;
+  const [off, bit] = dev.msi.kind === 'msi' ? [cap + R.PCI_MSI_FLAGS, R.PCI_MSI_FLAGS_ENABLE] : [cap + R.PCI_MSIX_FLAGS, R.PCI_MSIX_FLAGS_ENABLE];
   const v = dev.config.readUInt16LE(off);
   dev.config.writeUInt16LE(on ? v | bit : v & ~bit, off);
   // with MSI or MSI-X on, the driver core masks INTx (pci_intx_for_msi)
@@ -115,9 +121,11 @@ function writeExpCap(cfg: Buffer, dev: PciDev): void {
   cfg.writeUInt32LE(0x00008001, c + R.PCI_EXP_DEVCAP); // 256-byte max payload, role-based error reporting
   cfg.writeUInt16LE(0x2810, c + R.PCI_EXP_DEVCTL); // relaxed ordering, no snoop, 512-byte max read request
   const link = dev.link ?? { speed: 8, width: 1 };
+  const max = dev.maxLink ?? link;
   const code = linkSpeedCode(link.speed);
+  const maxCode = linkSpeedCode(max.speed);
   const isDownstreamFacing = type === R.PCI_EXP_TYPE_ROOT_PORT || type === R.PCI_EXP_TYPE_DOWNSTREAM;
-  let lnkcap = code | (link.width << 4);
+  let lnkcap = maxCode | (max.width << 4);
   if (isDownstreamFacing) lnkcap |= R.PCI_EXP_LNKCAP_DLLLARC;
   lnkcap |= (dev.slot & 0xff) << 24; // port number
   cfg.writeUInt32LE(lnkcap >>> 0, c + R.PCI_EXP_LNKCAP);
@@ -126,9 +134,9 @@ function writeExpCap(cfg: Buffer, dev: PciDev): void {
   if (isDownstreamFacing) lnksta |= R.PCI_EXP_LNKSTA_DLLLA;
   cfg.writeUInt16LE(lnksta, c + R.PCI_EXP_LNKSTA);
   let speeds = 0;
-  for (let s = 1; s <= code; s++) speeds |= 1 << s;
+  for (let s = 1; s <= maxCode; s++) speeds |= 1 << s;
   cfg.writeUInt32LE(speeds, c + R.PCI_EXP_LNKCAP2);
-  cfg.writeUInt16LE(code, c + R.PCI_EXP_LNKCTL2);
+  cfg.writeUInt16LE(maxCode, c + R.PCI_EXP_LNKCTL2);
   const slot = slotNumberBelow(dev);
   if (slot !== undefined) {
     // Physical Slot Number in bits 31:19; presence detected when something sits in the slot
@@ -146,23 +154,38 @@ function hasSlot(dev: PciDev): boolean {
   return slotNumberBelow(dev) !== undefined;
 }
 
-function writeAcsCap(cfg: Buffer, ctrl: number): void {
-  cfg.writeUInt32LE(R.PCI_EXT_CAP_ID_ACS | (1 << 16), EXT_CAP); // version 1, last in the list
-  cfg.writeUInt16LE(ACS_CAP_PORT | (ctrl & R.PCI_ACS_EC), EXT_CAP + R.PCI_ACS_CAP);
-  cfg.writeUInt16LE(ctrl, EXT_CAP + R.PCI_ACS_CTRL);
+const ACS_SIZEOF = 8;
+
+function writeAcsCap(cfg: Buffer, at: number, ctrl: number): void {
+  cfg.writeUInt16LE(ACS_CAP_PORT | (ctrl & R.PCI_ACS_EC), at + R.PCI_ACS_CAP);
+  cfg.writeUInt16LE(ctrl, at + R.PCI_ACS_CTRL);
 }
 
-/** Offset of the ACS extended capability in a function built here, if it has one. */
+/** Extended capabilities from 0x100, each header naming the next (version 1). */
+function writeExtCaps(cfg: Buffer, caps: { id: number; size: number; write: (at: number) => void }[]): void {
+  let at = EXT_CAP;
+  caps.forEach((cap, i) => {
+    const next = i + 1 < caps.length ? at + cap.size : 0;
+    cfg.writeUInt32LE((cap.id | (1 << 16) | (next << 20)) >>> 0, at);
+    cap.write(at);
+    at = next;
+  });
+}
+
+// kernel: pci_acs_init(), drivers/pci/pci.c: the offset is found once and cached in pdev->acs_cap
+/** Offset of the ACS extended capability, if the function has one. */
 export function acsCapOffset(dev: PciDev): number | undefined {
-  return dev.acsCtrl === undefined ? undefined : EXT_CAP;
+  return dev.acsCap || undefined;
 }
 
 export function buildConfigSpace(dev: PciDev, multifunction: boolean): Buffer {
   const cfg = Buffer.alloc(dev.cfgSize);
-  cfg.writeUInt16LE(dev.ids.vendor, R.PCI_VENDOR_ID);
-  cfg.writeUInt16LE(dev.ids.device, R.PCI_DEVICE_ID);
+  // a VF answers 0xffff for its IDs: the kernel takes them from the PF (pci_iov_add_virtfn)
+  cfg.writeUInt16LE(dev.isVirtfn ? 0xffff : dev.ids.vendor, R.PCI_VENDOR_ID);
+  cfg.writeUInt16LE(dev.isVirtfn ? 0xffff : dev.ids.device, R.PCI_DEVICE_ID);
   let command = 0;
-  if (dev.bars.length > 0 || dev.isBridge) command |= R.PCI_COMMAND_MEMORY;
+  // a VF's Memory Space bit is hardwired to 0 (no_command_memory): the PF's MSE enables its BARs
+  if ((dev.bars.length > 0 || dev.isBridge) && !dev.isVirtfn) command |= R.PCI_COMMAND_MEMORY;
   if (dev.driver) command |= R.PCI_COMMAND_MASTER | R.PCI_COMMAND_INTX_DISABLE;
   cfg.writeUInt16LE(command, R.PCI_COMMAND);
   cfg.writeUInt16LE(dev.isPcie ? R.PCI_STATUS_CAP_LIST : 0, R.PCI_STATUS);
@@ -187,15 +210,25 @@ export function buildConfigSpace(dev: PciDev, multifunction: boolean): Buffer {
     if (dev.msi?.kind === 'msi') writeMsiCap(cfg, EXP_CAP);
     writeExpCap(cfg, dev);
     if (dev.msi?.kind === 'msix') writeMsixCap(cfg, dev.msi.capable);
-    if (dev.acsCtrl !== undefined) writeAcsCap(cfg, dev.acsCtrl);
+    const ext: { id: number; size: number; write: (at: number) => void }[] = [];
+    const acs = dev.acsCtrl;
+    if (acs !== undefined) ext.push({ id: R.PCI_EXT_CAP_ID_ACS, size: ACS_SIZEOF, write: (at) => writeAcsCap(cfg, at, acs) });
+    const sriov = dev.endpoint?.sriov?.cap;
+    if (sriov && !dev.isVirtfn) ext.push({ id: R.PCI_EXT_CAP_ID_SRIOV, size: R.PCI_EXT_CAP_SRIOV_SIZEOF, write: (at) => writeSriovCap(cfg, at, sriov, dev) });
+    if (cfg.length > EXT_CAP) writeExtCaps(cfg, ext);
   }
   return cfg;
+}
+
+/** Config bytes in place: the ACS offset cached as the kernel caches it. */
+export function setConfig(dev: PciDev, cfg: Buffer): void {
+  dev.config = cfg;
+  dev.acsCap = findExtCapability(cfg, R.PCI_EXT_CAP_ID_ACS);
 }
 
 /** Reads the ACS Control register back from config space (what pci_bridge_has_acs_redir reads). */
 export function readAcsCtrl(dev: PciDev): number | undefined {
   const off = acsCapOffset(dev);
-  if (off === undefined || dev.config.length <= off) return undefined;
-  if ((dev.config.readUInt32LE(off) & 0xffff) !== R.PCI_EXT_CAP_ID_ACS) return undefined;
+  if (off === undefined || dev.config.length < off + R.PCI_ACS_CTRL + 2) return undefined;
   return dev.config.readUInt16LE(off + R.PCI_ACS_CTRL);
 }

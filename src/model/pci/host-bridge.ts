@@ -5,7 +5,10 @@ import type { PciDev } from './pci-dev.js';
 
 export class PciHostBridge {
   readonly rootBusDevices: PciDev[] = [];
+  /** the last bus enumeration reached below this host bridge */
   busEnd = 0;
+  /** the end of the root bus resource (busn_res): up to the next host bridge's root bus in the domain, else ff */
+  busnEnd = 0xff;
   mem32: { start: number; end: number } = { start: 0, end: 0 };
   mem64: { start: number; end: number } = { start: 0, end: 0 };
 

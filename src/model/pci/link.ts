@@ -10,6 +10,6 @@ export function linkSpeedCode(gts: number): number {
 }
 
 // kernel: pci_speed_string(), drivers/pci/probe.c [K, unverified: see native-notes/sysfs-tree.md]
-export function pciSpeedString(gts: number): string {
-  return `${gts.toFixed(1)} GT/s PCIe`;
+export function pciSpeedString(gts: number | undefined): string {
+  return gts === undefined ? 'Unknown' : `${gts.toFixed(1)} GT/s PCIe`;
 }

@@ -3,11 +3,23 @@
 
 import type { EndpointKind, EndpointSpec, LinkSpec } from '../../config/spec.js';
 import type { PciHostBridge } from './host-bridge.js';
+import type { PciSriov } from './sriov.js';
+import { findCapability } from './config-read.js';
+import { PCI_CAP_ID_PM } from './regs.js';
 
-export type PciRole = 'host_bridge' | 'root_port' | 'switch_upstream' | 'switch_downstream' | EndpointKind;
+/** pci_bridge: a conventional PCI-to-PCI bridge, a PCIe-to-PCI bridge or a CardBus bridge */
+export type PciRole = 'host_bridge' | 'root_port' | 'switch_upstream' | 'switch_downstream' | 'pci_bridge' | EndpointKind;
+
+/** One line of the sysfs resource file (pci_dev->resource[index]). */
+export interface ResourceLine {
+  index: number;
+  start: number;
+  size: number;
+  flags: number;
+}
 
 export interface PciResource {
-  /** BAR index 0–5, or 'mem-window' / 'pref-window' for bridges */
+  /** BAR index 0–5 */
   index: number;
   start: number;
   size: number;
@@ -36,6 +48,8 @@ export class PciDev {
   busRange: [number, number] | undefined;
   readonly children: PciDev[] = [];
   bars: PciResource[] = [];
+  /** a PF with a generated SR-IOV capability: the VF BAR regions (TotalVFs × each VF BAR) */
+  iovBars: PciResource[] = [];
   memWindow: BridgeWindow | undefined;
   prefWindow: BridgeWindow | undefined;
   config: Buffer = Buffer.alloc(0);
@@ -44,6 +58,8 @@ export class PciDev {
   /** the legacy (INTx) Linux IRQ; 0 when there is no pin */
   irq = 0;
   msi: MsiCapability | undefined;
+  /** the link's capability when it trained below it (LNKCAP); undefined: the same as link */
+  maxLink: LinkSpec | undefined;
   /** physical slot number of the port above, when that port implements a slot */
   physicalSlot: number | undefined;
   /** driver_override: the only driver allowed to bind (pci-sysfs driver_override_store) */
@@ -52,6 +68,23 @@ export class PciDev {
   enableCount = 0;
   d3coldAllowed = true;
   brokenParity = false;
+  /** config space comes from the topology file: the model reads it and never rebuilds it */
+  raw = false;
+  /** config space size: 4096 (PCI Express, host bridges, VFs), 256 (conventional PCI), 64 (a dump cut short) */
+  cfgSize = 4096;
+  /** whether config space has a PCI Express capability */
+  isPcie = true;
+  /** offset of the ACS extended capability (pdev->acs_cap), 0 when there is none */
+  acsCap = 0;
+  /** the resource file as recorded (raw functions, VFs); undefined: computed from bars and windows */
+  resources: ResourceLine[] | undefined;
+  /** the name lspci shows as Physical Slot, when a recording gives one */
+  slotName: string | undefined;
+  /** a VF: its PF and index */
+  physfn: PciDev | undefined;
+  vfIndex = 0;
+  /** a PF: the SR-IOV state (pdev->sriov) */
+  sriov: PciSriov | undefined;
 
   constructor(
     readonly name: string,
@@ -87,21 +120,15 @@ export class PciDev {
   }
 
   get isBridge(): boolean {
-    return this.role === 'root_port' || this.role === 'switch_upstream' || this.role === 'switch_downstream';
+    return this.role === 'root_port' || this.role === 'switch_upstream' || this.role === 'switch_downstream' || this.role === 'pci_bridge';
   }
 
-  get isPcie(): boolean {
-    return this.role !== 'host_bridge';
+  get isVirtfn(): boolean {
+    return this.physfn !== undefined;
   }
 
-  // kernel: pci_cfg_space_size(), drivers/pci/probe.c: host bridges are probed for extended config space too
-  /** config space size: 4096 for PCIe functions and for host bridges (ECAM reaches them) */
-  get cfgSize(): number {
-    return 4096;
-  }
-
-  /** Whether the function has the power management capability (config-space.ts writes it for PCIe functions). */
+  /** Whether the function has the power management capability. */
   get hasPm(): boolean {
-    return this.isPcie;
+    return this.raw ? findCapability(this.config, PCI_CAP_ID_PM) !== 0 : this.isPcie;
   }
 }

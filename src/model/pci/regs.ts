@@ -104,3 +104,67 @@ export const PCI_EXP_FLAGS_SLOT = 0x0100;
 export const PCI_EXP_SLTCAP = 0x14;
 export const PCI_EXP_SLTSTA = 0x1a;
 export const PCI_EXP_SLTSTA_PDS = 0x0040;
+
+// header type 2 (CardBus bridge)
+export const PCI_HEADER_TYPE_CARDBUS = 2;
+export const PCI_CB_CAPABILITY_LIST = 0x14;
+export const PCI_CB_PRIMARY_BUS = 0x18;
+export const PCI_CB_CARD_BUS = 0x19;
+export const PCI_CB_SUBORDINATE_BUS = 0x1a;
+
+// bridge I/O window upper halves, expansion ROMs
+export const PCI_IO_BASE_UPPER16 = 0x30;
+export const PCI_IO_LIMIT_UPPER16 = 0x32;
+export const PCI_ROM_ADDRESS = 0x30;
+export const PCI_ROM_ADDRESS1 = 0x38;
+export const PCI_ROM_ADDRESS_ENABLE = 0x01;
+export const PCI_BASE_ADDRESS_SPACE_IO = 0x01;
+export const PCI_IO_RANGE_TYPE_32 = 0x01;
+export const PCI_PREF_RANGE_TYPE_64 = 0x01;
+
+// bridge subsystem IDs live in a capability
+export const PCI_CAP_ID_SSVID = 0x0d;
+export const PCI_SSVID_VENDOR_ID = 0x04;
+export const PCI_SSVID_DEVICE_ID = 0x06;
+
+// PCI Express capability fields
+export const PCI_EXP_FLAGS_VERS = 0x000f;
+export const PCI_EXP_LNKCAP_SLS = 0x0000000f;
+export const PCI_EXP_LNKCAP_MLW = 0x000003f0;
+export const PCI_EXP_LNKCAP2_SLS = 0x000000fe;
+export const PCI_EXP_LNKSTA_CLS = 0x000f;
+export const PCI_EXP_LNKSTA_NLW = 0x03f0;
+export const PCI_EXP_TYPE_LEG_END = 0x1;
+export const PCI_EXP_TYPE_PCI_BRIDGE = 0x7;
+export const PCI_EXP_TYPE_PCIE_BRIDGE = 0x8;
+
+// SR-IOV extended capability (include/uapi/linux/pci_regs.h)
+export const PCI_EXT_CAP_ID_SRIOV = 0x0010;
+export const PCI_SRIOV_CAP = 0x04;
+export const PCI_SRIOV_CAP_VFM = 0x00000001;
+export const PCI_SRIOV_CTRL = 0x08;
+export const PCI_SRIOV_CTRL_VFE = 0x01;
+export const PCI_SRIOV_CTRL_MSE = 0x08;
+export const PCI_SRIOV_CTRL_ARI = 0x10;
+export const PCI_SRIOV_STATUS = 0x0a;
+export const PCI_SRIOV_INITIAL_VF = 0x0c;
+export const PCI_SRIOV_TOTAL_VF = 0x0e;
+export const PCI_SRIOV_NUM_VF = 0x10;
+export const PCI_SRIOV_FUNC_LINK = 0x12;
+export const PCI_SRIOV_VF_OFFSET = 0x14;
+export const PCI_SRIOV_VF_STRIDE = 0x16;
+export const PCI_SRIOV_VF_DID = 0x1a;
+export const PCI_SRIOV_SUP_PGSIZE = 0x1c;
+export const PCI_SRIOV_SYS_PGSIZE = 0x20;
+export const PCI_SRIOV_BAR = 0x24;
+export const PCI_SRIOV_NUM_BARS = 6;
+export const PCI_EXT_CAP_SRIOV_SIZEOF = 0x40;
+/** resource index of VF BAR 0 (PCI_IOV_RESOURCES), after the 6 BARs and the ROM */
+export const PCI_IOV_RESOURCES = 7;
+/** resource index of the first bridge window (PCI_BRIDGE_RESOURCES) with CONFIG_PCI_IOV */
+export const PCI_BRIDGE_RESOURCES = 13;
+export const PCI_ROM_RESOURCE = 6;
+
+// more linux/ioport.h flags
+export const IORESOURCE_IO = 0x00000100;
+export const IORESOURCE_READONLY = 0x00004000;

@@ -6,7 +6,7 @@
 import type { SpecPos } from '../../config/spec.js';
 import { formatSize } from '../../config/sizes.js';
 import { topologyErrorAt } from '../../config/topology-error.js';
-import type { PciDev } from './pci-dev.js';
+import type { PciDev, PciResource } from './pci-dev.js';
 import type { PciHostBridge } from './host-bridge.js';
 
 const MIB = 2 ** 20;
@@ -27,11 +27,17 @@ interface Cursors {
   end64: number;
 }
 
+/** A BAR is aligned to its size; a VF BAR region to the size of one VF's BAR. */
+function alignmentOf(dev: PciDev, bar: PciResource): number {
+  if (!dev.iovBars.includes(bar)) return bar.size;
+  return bar.size / (dev.endpoint?.sriov?.cap?.totalVfs ?? 1);
+}
+
 function placeBars(dev: PciDev, cur: Cursors): void {
   // Largest first, so alignment gaps stay small.
-  for (const bar of [...dev.bars].sort((a, b) => b.size - a.size)) {
+  for (const bar of [...dev.bars, ...dev.iovBars].sort((a, b) => b.size - a.size)) {
     const high = bar.is64 && bar.prefetch;
-    const at = alignUp(high ? cur.mem64 : cur.mem32, bar.size);
+    const at = alignUp(high ? cur.mem64 : cur.mem32, alignmentOf(dev, bar));
     // the BAR that does not fit is the one to name (its size key in the file)
     if (at + bar.size > (high ? cur.end64 : cur.end32)) {
       const pos = dev.endpoint?.bars.find((b) => b.index === bar.index)?.at ?? dev.endpoint?.at;
@@ -56,11 +62,10 @@ function span(ranges: { start: number; size: number }[]): { start: number; size:
 
 function assign(dev: PciDev, cur: Cursors): { low: { start: number; size: number }[]; high: { start: number; size: number }[] } {
   if (!dev.isBridge) {
-    placeBars(dev, cur);
-    return {
-      low: dev.bars.filter((b) => !(b.is64 && b.prefetch)),
-      high: dev.bars.filter((b) => b.is64 && b.prefetch),
-    };
+    // a function given by its bytes keeps the addresses it was recorded with
+    if (!dev.raw) placeBars(dev, cur);
+    const all = [...dev.bars, ...dev.iovBars];
+    return { low: all.filter((b) => !(b.is64 && b.prefetch)), high: all.filter((b) => b.is64 && b.prefetch) };
   }
   cur.mem32 = alignUp(cur.mem32, MIB);
   cur.mem64 = alignUp(cur.mem64, MIB);
@@ -71,6 +76,8 @@ function assign(dev: PciDev, cur: Cursors): { low: { start: number; size: number
     low.push(...got.low);
     high.push(...got.high);
   }
+  // a recorded bridge's windows are in its bytes; what the model places below it is placed anyway
+  if (dev.raw) return { low, high };
   dev.memWindow = span(low);
   dev.prefWindow = span(high);
   cur.mem32 = alignUp(cur.mem32, MIB);

@@ -106,3 +106,8 @@ export function sysfsName(text: string): string {
   const s = cString(text);
   return s.endsWith('\n') ? s.slice(0, -1) : s;
 }
+
+// kernel: kstrtou16(), lib/kstrtox.c: an unsigned number that must fit 16 bits (ERANGE above 65535)
+export function kstrtou16(text: string): number {
+  return Number(parse(text, false, 0xffffn, 0n, 0));
+}

@@ -4,7 +4,7 @@
 
 import { kernelError } from '../../errno.js';
 import type { DriverCore } from '../../model/drivers/index.js';
-import { pciSpeedString, type PciDev, type PciHost } from '../../model/pci/index.js';
+import { currentLink, maxLink, pciSpeedString, type PciDev, type PciHost } from '../../model/pci/index.js';
 import type { DirNode } from '../node.js';
 import type { InodeTable } from '../tree.js';
 import { kstrtoulOrEinval, sysfsName } from './kstrto.js';
@@ -43,18 +43,27 @@ export function addBusFiles(t: InodeTable, busPci: DirNode, host: PciHost, drive
   addSlots(t, t.dir(busPci, 'slots'), host);
 }
 
+/** The physical slots: ports the model numbered (their children carry the number) and functions a recording names. */
+function physicalSlots(host: PciHost): { name: string; dev: PciDev }[] {
+  const out = new Map<string, PciDev>();
+  for (const dev of host.sorted()) {
+    const name = dev.slotName ?? (dev.physicalSlot !== undefined ? String(dev.physicalSlot) : undefined);
+    if (name !== undefined && !out.has(name)) out.set(name, dev);
+  }
+  return [...out].map(([name, dev]) => ({ name, dev }));
+}
+
 // kernel: address_read_file(), max_speed_read_file(), cur_speed_read_file(), drivers/pci/slot.c
 /** One slot kobject per physical slot (registered by ACPI pci_slot or a hotplug driver): address and bus speeds. */
 function addSlots(t: InodeTable, slots: DirNode, host: PciHost): void {
-  for (const port of host.sorted()) {
-    const slotDev = port.children.find((c) => c.physicalSlot !== undefined);
-    if (!port.isBridge || !slotDev || !port.busRange) continue;
-    const d = t.dir(slots, String(slotDev.physicalSlot));
-    const [secondary] = port.busRange;
-    t.text(d, 'address', 0o444, () => `${hex(port.domain, 4)}:${hex(secondary, 2)}:00\n`);
-    const speed = () => `${port.link ? pciSpeedString(port.link.speed) : 'Unknown'}\n`;
-    t.text(d, 'max_bus_speed', 0o444, speed);
-    t.text(d, 'cur_bus_speed', 0o444, speed);
+  for (const { name, dev } of physicalSlots(host)) {
+    const d = t.dir(slots, name);
+    t.text(d, 'address', 0o444, () => `${hex(dev.domain, 4)}:${hex(dev.bus, 2)}:${hex(dev.slot, 2)}\n`);
+    // the bus speed of the slot is the link of the port above it
+    const port = dev.upstream;
+    const speed = (read: typeof currentLink) => () => `${pciSpeedString(port ? read(port.config)?.speed : undefined)}\n`;
+    t.text(d, 'max_bus_speed', 0o444, speed(maxLink));
+    t.text(d, 'cur_bus_speed', 0o444, speed(currentLink));
   }
 }
 

@@ -3,41 +3,25 @@
 
 import type { CpuRange } from '../../config/spec.js';
 import type { PciDev } from '../../model/pci/index.js';
-import { IORESOURCE_MEM, IORESOURCE_MEM_64, IORESOURCE_PREFETCH, IORESOURCE_SIZEALIGN } from '../../model/pci/index.js';
+import { RESOURCE_LINES_BRIDGE, RESOURCE_LINES_ENDPOINT, resourceLines } from '../../model/pci/index.js';
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
 const HEX = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, '0');
 
-/** resource slots printed for an endpoint (6 BARs, ROM, 6 IOV BARs) and for a bridge (+4 windows) with CONFIG_PCI_IOV=y */
-export const RESOURCE_LINES_ENDPOINT = 13;
-export const RESOURCE_LINES_BRIDGE = 17;
-const PCI_BRIDGE_RESOURCES = 13;
-
+/** start, end, flags; a resource of unknown size (size 0) prints end = start, which lspci reads as no size */
 function resourceLine(start: number, size: number, flags: number): string {
-  if (size === 0) return `0x${hex(0, 16)} 0x${hex(0, 16)} 0x${hex(0, 16)}\n`;
-  return `0x${hex(start, 16)} 0x${hex(start + size - 1, 16)} 0x${hex(flags, 16)}\n`;
+  const end = size > 0 ? start + size - 1 : start;
+  return `0x${hex(start, 16)} 0x${hex(end, 16)} 0x${hex(flags, 16)}\n`;
 }
 
 // kernel: resource_show(), drivers/pci/pci-sysfs.c [618]
 export function resourceText(dev: PciDev): string {
-  const lines = dev.isBridge ? RESOURCE_LINES_BRIDGE : RESOURCE_LINES_ENDPOINT;
+  const count = dev.isBridge ? RESOURCE_LINES_BRIDGE : RESOURCE_LINES_ENDPOINT;
+  const byIndex = new Map(resourceLines(dev).map((l) => [l.index, l]));
   const out: string[] = [];
-  for (let i = 0; i < lines; i++) {
-    const bar = dev.bars.find((b) => b.index === i);
-    if (bar) {
-      // decode_bar() keeps the BAR's low bits; __pci_read_base() adds SIZEALIGN
-      let flags = IORESOURCE_MEM | IORESOURCE_SIZEALIGN;
-      if (bar.is64) flags |= IORESOURCE_MEM_64 | 0x4;
-      if (bar.prefetch) flags |= IORESOURCE_PREFETCH | 0x8;
-      out.push(resourceLine(bar.start, bar.size, flags));
-    } else if (dev.isBridge && i === PCI_BRIDGE_RESOURCES + 1 && dev.memWindow) {
-      out.push(resourceLine(dev.memWindow.start, dev.memWindow.size, IORESOURCE_MEM));
-    } else if (dev.isBridge && i === PCI_BRIDGE_RESOURCES + 2 && dev.prefWindow) {
-      // pci_read_bridge_mmio_pref(): range type bits (1 = 64-bit) | MEM | PREFETCH | MEM_64
-      out.push(resourceLine(dev.prefWindow.start, dev.prefWindow.size, 0x1 | IORESOURCE_MEM | IORESOURCE_PREFETCH | IORESOURCE_MEM_64));
-    } else {
-      out.push(resourceLine(0, 0, 0));
-    }
+  for (let i = 0; i < count; i++) {
+    const l = byIndex.get(i);
+    out.push(l ? resourceLine(l.start, l.size, l.flags) : resourceLine(0, 0, 0));
   }
   return out.join('');
 }

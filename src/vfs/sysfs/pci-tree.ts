@@ -4,7 +4,7 @@
 import type { CpuRange } from '../../config/spec.js';
 import { kernelError } from '../../errno.js';
 import type { KernelLog } from '../../model/klog.js';
-import { irqShow, pciMmapFits, pciSpeedString, writeConfig, type PciDev, type PciHost } from '../../model/pci/index.js';
+import { bridgeBuses, currentLink, irqShow, maxLink, pciMmapFits, pciSpeedString, writeConfig, type PciDev, type PciHost } from '../../model/pci/index.js';
 import type { BarStore } from '../../memory/bar-store.js';
 import { isPrivileged } from '../caller.js';
 import type { DirNode, VNode } from '../node.js';
@@ -16,6 +16,7 @@ import { cpulistText, cpumaskText, mergeCpuRanges, modaliasText, resourceText } 
 import { addDeviceExtras, syncMsiIrqs } from './pci-device-extras.js';
 import { addBusFiles, addDriverFiles } from './pci-bus-files.js';
 import { addStoreAttrs } from './pci-store.js';
+import { addSriovFiles, linkVirtfn, unlinkVirtfn } from './sriov-files.js';
 
 export interface PciSysfsContext {
   table: InodeTable;
@@ -65,17 +66,17 @@ function addDeviceAttrs(ctx: PciSysfsContext, dir: DirNode, dev: PciDev): void {
   ro('ari_enabled', () => '0\n');
   ro('power_state', () => 'D0\n');
   addStoreAttrs(ctx, dir, dev);
-  if (dev.isPcie && dev.link) {
-    const link = dev.link;
-    ro('current_link_speed', () => `${pciSpeedString(link.speed)}\n`);
-    ro('max_link_speed', () => `${pciSpeedString(link.speed)}\n`);
-    ro('current_link_width', () => `${link.width}\n`);
-    ro('max_link_width', () => `${link.width}\n`);
+  // kernel: current_link_speed_show(), max_link_speed_show() and the widths, drivers/pci/pci-sysfs.c: read from config space
+  if (dev.isPcie) {
+    ro('current_link_speed', () => `${pciSpeedString(currentLink(dev.config)?.speed)}\n`);
+    ro('max_link_speed', () => `${pciSpeedString(maxLink(dev.config)?.speed)}\n`);
+    ro('current_link_width', () => `${currentLink(dev.config)?.width ?? 0}\n`);
+    ro('max_link_width', () => `${maxLink(dev.config)?.width ?? 0}\n`);
   }
-  if (dev.busRange) {
-    const [secondary, subordinate] = dev.busRange;
-    ro('secondary_bus_number', () => `${secondary}\n`);
-    ro('subordinate_bus_number', () => `${subordinate}\n`);
+  // kernel: secondary_bus_number_show(), subordinate_bus_number_show(): the bridge's registers
+  if (dev.isBridge) {
+    ro('secondary_bus_number', () => `${bridgeBuses(dev.config)?.secondary ?? 0}\n`);
+    ro('subordinate_bus_number', () => `${bridgeBuses(dev.config)?.subordinate ?? 0}\n`);
   }
   t.bin(dir, {
     name: 'config',
@@ -174,6 +175,7 @@ export class PciSysfs {
         dir,
         dev,
       );
+      if (dev.sriov) addSriovFiles(this.ctx.table, dir, dev, core);
     }
   }
 
@@ -183,11 +185,15 @@ export class PciSysfs {
     const dir = this.dirs.get(dev)!;
     t.symlink(this.busDevices, dev.bdf, relativeTarget(pathOf(this.busDevices), pathOf(dir)));
     t.symlink(dir, 'subsystem', relativeTarget(pathOf(dir), pathOf(this.busPci)));
+    if (dev.physfn) {
+      const pfDir = this.dirs.get(dev.physfn);
+      if (pfDir) linkVirtfn(t, this.vfs, pfDir, dir, dev);
+    }
     if (dev.driver) this.linkDriver(dev);
     if (this.iommuGroups && dev.iommuGroup !== undefined) this.linkIommuGroup(dev, this.iommuGroups);
   }
 
-  /** A function found again by a rescan: its directory under its parent's, and its links. */
+  /** A function found again by a rescan, or a new VF: its directory under its parent's, and its links. */
   added(dev: PciDev): void {
     const parent = dev.upstream ? this.dirs.get(dev.upstream) : (this.devicesDir.children.get(dev.hostBridge.dirName) as DirNode | undefined);
     if (!parent || this.dirs.has(dev)) return;
@@ -253,6 +259,7 @@ export class PciSysfs {
   removed(dev: PciDev): void {
     const dir = this.dirs.get(dev);
     if (!dir) return;
+    if (dev.physfn) unlinkVirtfn(this.dirs.get(dev.physfn), dev, (n) => this.remove(n));
     const link = this.busDevices.children.get(dev.bdf);
     if (link) this.remove(link);
     if (this.iommuGroups && dev.iommuGroup !== undefined) {
