@@ -14,6 +14,8 @@ import { RUN_USAGE, runCommand } from './run-cmd.js';
 import { STATUS_USAGE, statusCommand } from './status-cmd.js';
 import { TOPO_USAGE, topoCommand } from './topo-cmd.js';
 import { UNMOUNT_USAGE, unmountCommand } from './unmount-cmd.js';
+import { RECORD_USAGE, recordCommand } from './record-cmd.js';
+import { IMPORT_USAGE, importCommand } from './import-cmd.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; usage: string; summary: string }> = {
   mount: { run: mountCommand, usage: MOUNT_USAGE, summary: 'mount an emulated PCI host (sysfs + dev tree) at a directory' },
@@ -22,6 +24,8 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; usage
   status: { run: statusCommand, usage: STATUS_USAGE, summary: 'list live and stale p2pemu mounts' },
   topo: { run: topoCommand, usage: TOPO_USAGE, summary: 'print a topology as a tree, Graphviz dot or JSON' },
   explain: { run: explainCommand, usage: EXPLAIN_USAGE, summary: 'why a client/provider pair gets its P2P map type and distance' },
+  record: { run: recordCommand, usage: RECORD_USAGE, summary: "record this machine's PCI functions (config space, resources, SR-IOV) as a topology" },
+  import: { run: importCommand, usage: IMPORT_USAGE, summary: 'turn an lspci -xxx/-xxxx dump into a topology' },
   report: { run: reportCommand, usage: REPORT_USAGE, summary: 'compound pages: struct pages, entries, refused ranges, times measured here beside the cover letter' },
   scenario: { run: scenarioCommand, usage: SCENARIO_USAGE, summary: 'experiments from the threads: compound-review, your own allocation sequence, dmabuf-flow' },
   hmm: { run: hmmCommand, usage: HMM_USAGE, summary: 'HMM: migration vs the proposed P2P alias for device-private pages (compare, mixed)' },

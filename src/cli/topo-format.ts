@@ -3,7 +3,7 @@
 
 import { formatSize } from '../config/sizes.js';
 import { ACS_BITS } from '../config/spec.js';
-import type { PciDev, PciHost } from '../model/pci/index.js';
+import { pcieType, PCI_EXP_TYPE_RC_END, type PciDev, type PciHost } from '../model/pci/index.js';
 
 function role(dev: PciDev): string {
   switch (dev.role) {
@@ -15,8 +15,12 @@ function role(dev: PciDev): string {
       return 'Switch Upstream Port';
     case 'switch_downstream':
       return 'Switch Downstream Port';
+    case 'pci_bridge':
+      return 'PCI bridge';
     default:
-      return dev.upstream ? dev.role : `${dev.role} (RCiEP)`;
+      if (dev.isVirtfn) return `VF ${dev.vfIndex} of ${dev.physfn!.name}`;
+      if (!dev.isPcie) return `${dev.role} (conventional PCI)`;
+      return pcieType(dev.config) === PCI_EXP_TYPE_RC_END ? `${dev.role} (RCiEP)` : dev.role;
   }
 }
 

@@ -109,6 +109,8 @@ class Enumerator {
     }
     this.scanBus(hb, undefined, s.bus, s.children, hb.rootBusDevices, s.numaNode);
     hb.busEnd = this.nextBus - 1;
+    const first = s.fn ? undefined : hb.whitelistDevice();
+    if (first) [hb.vendor, hb.device] = [first.ids.vendor, first.ids.device];
     return hb;
   }
 

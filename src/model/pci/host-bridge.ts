@@ -17,8 +17,9 @@ export class PciHostBridge {
     readonly index: number,
     readonly domain: number,
     readonly bus: number,
-    readonly vendor: number,
-    readonly device: number,
+    /** the IDs the file gives, or those of the root bus's first function when it says function: none */
+    public vendor: number,
+    public device: number,
     readonly numaNode: number,
   ) {}
 
