@@ -70,7 +70,7 @@ class Builder {
       const io = (low & 1) === 1;
       const is64 = !io && (low & 6) === 4 && i + 1 < count;
       const high = is64 ? cfgDword(cfg, 0x14 + i * 4) : 0;
-      const start = io ? low & ~3 : (low & ~0xf) + high * 2 ** 32;
+      const start = io ? (low & ~3) >>> 0 : ((low & ~0xf) >>> 0) + high * 2 ** 32;
       let size = f.regionSizes.get(i);
       if (size === undefined) {
         size = guessSize(start, io ? DEFAULT_IO_BAR_SIZE : DEFAULT_MEM_BAR_SIZE);
@@ -119,7 +119,7 @@ class Builder {
       const low = cfgDword(cfg, pos + PCI_SRIOV_BAR + i * 4);
       if (low === 0 || low === 0xffffffff || low & 1) continue;
       const is64 = (low & 6) === 4 && i < 5;
-      const start = (low & ~0xf) + (is64 ? cfgDword(cfg, pos + PCI_SRIOV_BAR + (i + 1) * 4) * 2 ** 32 : 0);
+      const start = ((low & ~0xf) >>> 0) + (is64 ? cfgDword(cfg, pos + PCI_SRIOV_BAR + (i + 1) * 4) * 2 ** 32 : 0);
       const per = guessSize(start, DEFAULT_MEM_BAR_SIZE);
       this.assumed++;
       out.push({ index: 7 + i, start, size: per * total, flags: barFlags(low, is64) });
@@ -150,20 +150,17 @@ const hex = (n: number, w: number) => n.toString(16).padStart(w, '0');
 const key = (domain: number, bus: number) => `${domain}:${bus}`;
 const bdf = (f: DumpFunction) => `${hex(f.domain, 4)}:${hex(f.bus, 2)}:${hex(f.dev, 2)}.${f.fn}`;
 
-/** The VFs of each PF with VF Enable set, found at the addresses its offset and stride give. */
-function matchVfs(all: DumpFunction[]): Map<DumpFunction, DumpFunction[]> {
+/** The VFs of each PF with VF Enable set (NumVFs of them), found at the addresses its offset and stride give; missing ones undefined. */
+function matchVfs(all: DumpFunction[]): Map<DumpFunction, (DumpFunction | undefined)[]> {
   const at = new Map(all.map((f) => [`${key(f.domain, f.bus)}:${f.dev * 8 + f.fn}`, f]));
-  const out = new Map<DumpFunction, DumpFunction[]>();
+  const out = new Map<DumpFunction, (DumpFunction | undefined)[]>();
   for (const pf of all) {
     const pos = findExtCapability(pf.config, PCI_EXT_CAP_ID_SRIOV);
     if (!pos || !(cfgWord(pf.config, pos + PCI_SRIOV_CTRL) & PCI_SRIOV_CTRL_VFE)) continue;
     const [n, offset, stride] = [PCI_SRIOV_NUM_VF, PCI_SRIOV_VF_OFFSET, PCI_SRIOV_VF_STRIDE].map((r) => cfgWord(pf.config, pos + r)) as [number, number, number];
     const devfn = pf.dev * 8 + pf.fn;
-    const vfs: DumpFunction[] = [];
-    for (let i = 0; i < n; i++) {
-      const vf = at.get(`${key(pf.domain, virtfnBus(pf.bus, devfn, offset, stride, i))}:${virtfnDevfn(devfn, offset, stride, i)}`);
-      if (vf) vfs[i] = vf;
-    }
+    const vfs: (DumpFunction | undefined)[] = [];
+    for (let i = 0; i < n; i++) vfs.push(at.get(`${key(pf.domain, virtfnBus(pf.bus, devfn, offset, stride, i))}:${virtfnDevfn(devfn, offset, stride, i)}`));
     out.set(pf, vfs);
   }
   return out;
@@ -173,7 +170,7 @@ export function dumpToTopology(all: DumpFunction[]): ImportResult {
   const b = new Builder();
   const name = functionNamer();
   const vfsOf = matchVfs(all);
-  const isVf = new Set([...vfsOf.values()].flat().filter(Boolean));
+  const isVf = new Set([...vfsOf.values()].flat().filter((v): v is DumpFunction => v !== undefined));
   const sorted = [...all].sort((x, y) => x.domain - y.domain || x.bus - y.bus || x.dev * 8 + x.fn - (y.dev * 8 + y.fn));
   // each bus below the bridge whose secondary it is
   const bridgeFor = new Map<string, ReplayFunction>();
@@ -196,7 +193,7 @@ export function dumpToTopology(all: DumpFunction[]): ImportResult {
       physicalSlot: f.physicalSlot,
       sriov: vfs && {
         numVfs: vfs.length,
-        vfDriver: vfs.find(Boolean)?.driver ?? null,
+        vfDriver: vfs.find((v) => v?.driver)?.driver ?? null,
         autoprobe: true,
         vfs: vfs.map((v): ReplayVf => (v ? { config: v.config, driver: v.driver ?? null, irq: cfgByte(v.config, 0x3c), numaNode: v.numaNode ?? -1, iommuGroup: v.iommuGroup } : { config: undefined, driver: undefined })),
       },

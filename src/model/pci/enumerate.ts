@@ -214,8 +214,10 @@ class Enumerator {
     this.claimBus(hb, buses[0], e.config!.at, true, true);
     dev.busRange = buses;
     this.scanBus(hb, dev, buses[0], e.children, dev.children, dev.numaNode);
-    if (this.nextBus - 1 > buses[1]) {
-      throw topologyErrorAt(e.at, `the functions below need bus ${hex2(this.nextBus - 1)}, beyond the subordinate bus ${hex2(buses[1])} this bridge's config space gives`);
+    // firmware need not number depth-first: what counts is that everything below stays inside the range
+    const below = Math.max(...dev.children.map((c) => c.busRange?.[1] ?? c.bus));
+    if (below > buses[1]) {
+      throw topologyErrorAt(e.at, `the functions below need bus ${hex2(below)}, beyond the subordinate bus ${hex2(buses[1])} this bridge's config space gives`);
     }
     this.nextBus = Math.max(this.nextBus, buses[1] + 1);
   }
