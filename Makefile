@@ -7,7 +7,7 @@ SHELL := /bin/bash
 
 # Debian packages the tool and its tests need, by the command (or, for a path, the
 # file) that proves them present; libc.a: the tests link a static C program.
-DEB_PACKAGES := lspci:pciutils fusermount3:fuse3 mount:mount hexdump:bsdextrautils gcc:gcc python3:python3 setpriv:util-linux unshare:util-linux lsblk:util-linux fallocate:util-linux fio:fio lstopo:hwloc nvme:nvme-cli udevadm:udev /usr/lib/x86_64-linux-gnu/libc.a:libc6-dev
+DEB_PACKAGES := lspci:pciutils fusermount3:fuse3 mount:mount hexdump:bsdextrautils gcc:gcc python3:python3 setpriv:util-linux unshare:util-linux lsblk:util-linux fallocate:util-linux fio:fio lstopo:hwloc nvme:nvme-cli udevadm:udev strace:strace diff:diffutils gzip:gzip /usr/lib/x86_64-linux-gnu/libc.a:libc6-dev
 SRC := $(shell find src -name '*.ts')
 
 .PHONY: help setup system-deps demo test test-unit test-e2e bench build clean

@@ -2,6 +2,7 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { CPU_VENDORS } from '../config/spec.js';
 import { formatSize } from '../config/sizes.js';
 import { writeTopology } from '../config/write-topology.js';
@@ -14,7 +15,8 @@ import { DumpError, parseLspciDump } from './replay/lspci-dump.js';
 export const IMPORT_USAGE = `usage: p2pemu import DUMP [--cpu VENDOR:FAMILY] [--out FILE]
 
 Turns the text of lspci -x, -xxx or -xxxx (with or without -D and -v lines,
-as people paste it into bug reports; "-" reads standard input) into a
+as people paste it into bug reports; "-" reads standard input; gzip
+compressed is fine) into a
 topology: the tree from the bridges' bus numbers, VFs under their PF,
 everything else from the config bytes. A dump does not say which CPU the
 machine had, its NUMA layout or how large its BARs are: the CPU comes from
@@ -45,7 +47,9 @@ export async function importCommand(argv: string[]): Promise<number> {
   const cpu = parseCpu(values.cpu);
   let text: string;
   try {
-    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+    const bytes = readFileSync(file === '-' ? 0 : file);
+    // gzip magic 1f 8b: hardware-probe archives and our own test data keep dumps compressed
+    text = (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString('utf8');
   } catch (err) {
     throw new CliError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? err})`, EXIT_USAGE);
   }

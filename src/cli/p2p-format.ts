@@ -16,10 +16,18 @@ export function clientsOf(m: HostModel): PciDev[] {
   return m.pci.sorted().filter((d) => !d.isBridge && d.role !== 'host_bridge');
 }
 
-export function formatMatrix(m: HostModel): string {
-  const providers = m.p2pdma.allProviders().map((p) => p.dev).sort((a, b) => a.bdf.localeCompare(b.bdf));
+/** Functions that could expose P2P memory: not bridges, with a memory BAR (bars holds memory BARs only). */
+function withMemoryBar(m: HostModel): PciDev[] {
+  return clientsOf(m).filter((d) => d.bars.length > 0);
+}
+
+/** `providers`: the columns; default the registered providers, else every function with a memory BAR. */
+export function formatMatrix(m: HostModel, chosen?: PciDev[]): string {
+  const registered = m.p2pdma.allProviders().map((p) => p.dev);
+  const fallback = !chosen && registered.length === 0;
+  const providers = (chosen ?? (fallback ? withMemoryBar(m) : registered)).sort((a, b) => a.bdf.localeCompare(b.bdf));
   const clients = clientsOf(m);
-  if (providers.length === 0) return 'no device registers P2P memory in this topology\n';
+  if (providers.length === 0) return 'no function registers P2P memory or has a memory BAR in this topology\n';
   const cpu = m.pci.spec.cpu;
   const label = (d: PciDev) => `${d.name} ${d.bdf.slice(5)}`;
   const w0 = Math.max(...clients.map((c) => label(c).length), 'client \\ provider'.length);
@@ -42,6 +50,8 @@ export function formatMatrix(m: HostModel): string {
     'NO(n)   PCI_P2PDMA_MAP_NOT_SUPPORTED: DMA mapping fails (EREMOTEIO)',
     'SELF(n) the provider is the client',
   );
+  // the decision does not depend on the provider having registered memory (calc_map_type_and_dist looks at the path only)
+  if (fallback) lines.push('', 'no function registers P2P memory: the columns are every function with a memory BAR (choose with --providers)');
   return lines.join('\n') + '\n';
 }
 

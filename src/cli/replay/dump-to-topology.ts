@@ -59,8 +59,26 @@ function barFlags(low: number, is64: boolean): number {
   return flags;
 }
 
+/** A resource whose size was guessed, and how many equal parts it holds (TotalVFs for a VF BAR region). */
+interface Guess {
+  res: ReplayResource;
+  parts: number;
+}
+
+/** Halve each guessed size until it ends before the next resource of the function starts (BARs of one function do not overlap). */
+function fitGuesses(out: ReplayResource[], guesses: Guess[]): void {
+  const io = (r: ReplayResource) => (r.flags & IORESOURCE_IO) !== 0;
+  for (const g of guesses) {
+    const next = Math.min(...out.filter((r) => r !== g.res && io(r) === io(g.res) && r.start > g.res.start).map((r) => r.start));
+    let per = g.res.size / g.parts;
+    while (per > 1 && g.res.start + per * g.parts > next) per /= 2;
+    g.res.size = per * g.parts;
+  }
+}
+
 class Builder {
   assumed = 0;
+  private guesses: Guess[] = [];
 
   // kernel: (pciutils) pci_generic_fill_info(), lib/generic.c: the BARs as the bytes give them
   private bars(f: DumpFunction, cfg: Buffer, count: number, out: ReplayResource[]): void {
@@ -71,12 +89,10 @@ class Builder {
       const is64 = !io && (low & 6) === 4 && i + 1 < count;
       const high = is64 ? cfgDword(cfg, 0x14 + i * 4) : 0;
       const start = io ? (low & ~3) >>> 0 : ((low & ~0xf) >>> 0) + high * 2 ** 32;
-      let size = f.regionSizes.get(i);
-      if (size === undefined) {
-        size = guessSize(start, io ? DEFAULT_IO_BAR_SIZE : DEFAULT_MEM_BAR_SIZE);
-        this.assumed++;
-      }
-      out.push({ index: i, start, size, flags: barFlags(low, is64) });
+      const known = f.regionSizes.get(i);
+      const res = { index: i, start, size: known ?? guessSize(start, io ? DEFAULT_IO_BAR_SIZE : DEFAULT_MEM_BAR_SIZE), flags: barFlags(low, is64) };
+      if (known === undefined) this.guess(res, 1);
+      out.push(res);
       if (is64) i++;
     }
   }
@@ -85,13 +101,10 @@ class Builder {
     const v = cfgDword(cfg, reg);
     if (v === 0 || v === 0xffffffff) return;
     const start = (v & ~0x7ff) >>> 0;
-    let size = f.romSize;
-    if (size === undefined) {
-      size = guessSize(start, DEFAULT_ROM_SIZE);
-      this.assumed++;
-    }
     // IORESOURCE_ROM_ENABLE (bit 0) when the ROM is enabled
-    out.push({ index: 6, start, size, flags: IORESOURCE_MEM | IORESOURCE_PREFETCH | IORESOURCE_READONLY | IORESOURCE_SIZEALIGN | (v & 1) });
+    const res = { index: 6, start, size: f.romSize ?? guessSize(start, DEFAULT_ROM_SIZE), flags: IORESOURCE_MEM | IORESOURCE_PREFETCH | IORESOURCE_READONLY | IORESOURCE_SIZEALIGN | (v & 1) };
+    if (f.romSize === undefined) this.guess(res, 1);
+    out.push(res);
   }
 
   // kernel: pci_read_bridge_io(), pci_read_bridge_mmio(), pci_read_bridge_mmio_pref(), drivers/pci/probe.c: a window exists when base ≤ limit
@@ -120,16 +133,22 @@ class Builder {
       if (low === 0 || low === 0xffffffff || low & 1) continue;
       const is64 = (low & 6) === 4 && i < 5;
       const start = ((low & ~0xf) >>> 0) + (is64 ? cfgDword(cfg, pos + PCI_SRIOV_BAR + (i + 1) * 4) * 2 ** 32 : 0);
-      const per = guessSize(start, DEFAULT_MEM_BAR_SIZE);
-      this.assumed++;
-      out.push({ index: 7 + i, start, size: per * total, flags: barFlags(low, is64) });
+      const res = { index: 7 + i, start, size: guessSize(start, DEFAULT_MEM_BAR_SIZE) * total, flags: barFlags(low, is64) };
+      this.guess(res, total);
+      out.push(res);
       if (is64) i++;
     }
+  }
+
+  private guess(res: ReplayResource, parts: number): void {
+    this.assumed++;
+    this.guesses.push({ res, parts: Math.max(parts, 1) });
   }
 
   resources(f: DumpFunction): ReplayResource[] {
     const cfg = f.config;
     const out: ReplayResource[] = [];
+    this.guesses = [];
     const type = headerType(cfg);
     if (cfg.length < 0x40) return out;
     if (type === 0) {
@@ -142,6 +161,7 @@ class Builder {
       this.rom(f, cfg, 0x38, out);
       this.windows(cfg, out);
     }
+    fitGuesses(out, this.guesses);
     return out.sort((a, b) => a.index - b.index);
   }
 }

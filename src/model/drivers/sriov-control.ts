@@ -69,9 +69,13 @@ export async function sriovNumvfsStore(l: VfLifecycle, pf: PciDev, n: number): P
   const iov = pf.sriov!;
   if (n > iov.driverMaxVFs) throw kernelError('ERANGE', `${n} is more than sriov_totalvfs (${iov.driverMaxVFs})`);
   if (n === iov.numVFs) return;
-  if (!pf.driver || !SRIOV_CONFIGURE_DRIVERS.has(pf.driver)) {
-    l.klog.log(KERN_INFO, `${devPrefix(pf)}Driver does not support SRIOV configuration via sysfs`);
-    throw kernelError('ENOENT', `${pf.driver ?? 'no driver'} cannot configure SR-IOV`);
+  if (!pf.driver) {
+    l.klog.log(KERN_INFO, `${devPrefix(pf)}no driver bound to device; cannot configure SR-IOV`);
+    throw kernelError('ENOENT', `no driver is bound to ${pf.bdf}`);
+  }
+  if (!SRIOV_CONFIGURE_DRIVERS.has(pf.driver)) {
+    l.klog.log(KERN_INFO, `${devPrefix(pf)}driver does not support SR-IOV configuration via sysfs`);
+    throw kernelError('ENOENT', `${pf.driver} has no sriov_configure`);
   }
   if (n !== 0 && iov.numVFs) {
     l.klog.log(KERN_WARNING, `${devPrefix(pf)}${iov.numVFs} VFs already enabled. Disable before enabling ${n} VFs`);

@@ -3,7 +3,7 @@
 // capability list (power management, PCI Express) and the ACS extended
 // capability with the control bits the topology sets.
 
-import { findCapability, findExtCapability } from './config-read.js';
+import { findCapability, findExtCapability, pcieType as pcieTypeOf } from './config-read.js';
 import { MSIX_TABLE } from './interrupts.js';
 import { linkSpeedCode } from './link.js';
 import type { PciDev } from './pci-dev.js';
@@ -28,6 +28,8 @@ function pcieType(dev: PciDev): number {
     case 'switch_downstream':
       return R.PCI_EXP_TYPE_DOWNSTREAM;
     default:
+      // a VF is the same kind of function as its PF (an endpoint even when the PF sits on a root bus)
+      if (dev.physfn) return pcieTypeOf(dev.physfn.config) ?? R.PCI_EXP_TYPE_ENDPOINT;
       return dev.upstream ? R.PCI_EXP_TYPE_ENDPOINT : R.PCI_EXP_TYPE_RC_END;
   }
 }

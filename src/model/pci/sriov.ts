@@ -83,7 +83,10 @@ export function sriovInit(dev: PciDev, iovResources: ResourceLine[], autoprobe: 
   let pgsz = cfgDword(cfg, pos + R.PCI_SRIOV_SUP_PGSIZE);
   if (!pgsz) return undefined;
   pgsz &= -pgsz; // the smallest supported size
-  cfg.writeUInt32LE(pgsz >>> 0, pos + R.PCI_SRIOV_SYS_PGSIZE);
+  // recorded bytes already hold what the recorded kernel wrote (a 64K-page arm64 kernel picks another size): kept
+  const recorded = cfgDword(cfg, pos + R.PCI_SRIOV_SYS_PGSIZE);
+  const keep = dev.raw && recorded !== 0 && (recorded & (recorded - 1)) === 0 && (recorded & cfgDword(cfg, pos + R.PCI_SRIOV_SUP_PGSIZE)) !== 0;
+  if (!keep) cfg.writeUInt32LE(pgsz >>> 0, pos + R.PCI_SRIOV_SYS_PGSIZE);
   const barsz = new Array<number>(R.PCI_SRIOV_NUM_BARS).fill(0);
   let nres = 0;
   for (const line of iovResources) {
