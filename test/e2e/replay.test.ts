@@ -141,7 +141,7 @@ describe.skipIf(!isRoot)('import an SR-IOV PF (Intel 82576, one VF enabled) and 
     expect(mount).toMatch(/^\tRegion 1: Memory at e0000000 \(32-bit, non-prefetchable\) \[size=4M\]$/m);
   });
 
-  test('sriov_numvfs: EBUSY for another count while enabled, 0 then N, ERANGE past TotalVFs', () => {
+  test('sriov_numvfs: EBUSY for another count while enabled, 0 then N, ERANGE past TotalVFs, EINVAL for what is not a u16', () => {
     const write = (n: number) => sh(`echo ${n} > '${pf('sriov_numvfs')}'`);
     expect(write(2).stderr).toMatch(/Device or resource busy/);
     expect(write(0).code).toBe(0);
@@ -150,6 +150,9 @@ describe.skipIf(!isRoot)('import an SR-IOV PF (Intel 82576, one VF enabled) and 
     expect(LSPCI(m, '-n -d 8086:10ca')).toMatch(/^02:10\.0 .*\n02:10\.2 .*\n02:10\.4 /);
     expect(sh(`readlink '${pf('virtfn2')}'`).stdout).toBe('../0000:02:10.4\n');
     expect(write(9).stderr).toMatch(/Numerical result out of range/);
+    // kstrtou16() failing, on a number too large for 16 bits too, is EINVAL
+    expect(write(70000).stderr).toMatch(/Invalid argument/);
+    expect(sh(`echo many > '${pf('sriov_numvfs')}'`).stderr).toMatch(/Invalid argument/);
     expect(cat('sriov_numvfs')).toBe('3\n');
   });
 });

@@ -50,7 +50,8 @@ export class DriverCore {
 
   /** At boot a recorded function keeps the vectors (and the enable bits in its bytes) it was recorded with. */
   private probe(dev: PciDev, boot = false): void {
-    if (dev.role === 'nvme') this.nvme.probe(dev);
+    // the NVMe model drives the controllers it built; a recorded function bound to nvme is a generic function
+    if (dev.driver === 'nvme' && dev.role === 'nvme') this.nvme.probe(dev);
     else probeDevice(dev, this.p2pdma, this.klog);
     if (boot && dev.raw) {
       restoreVectors(dev, this.irqs);
@@ -172,7 +173,7 @@ export class DriverCore {
       throw kernelError('ENODEV', `${dev.bdf} is not bound to ${driver ?? 'a driver'}`);
     }
     const was = dev.driver;
-    if (was === 'nvme') this.nvme.remove(dev);
+    if (was === 'nvme' && dev.role === 'nvme') this.nvme.remove(dev);
     await this.p2pdma.teardown(dev);
     disableVectors(dev, this.irqs);
     syncMsiEnable(dev);

@@ -5,7 +5,6 @@
 import { kernelError } from '../../errno.js';
 import type { DriverCore } from '../../model/drivers/index.js';
 import type { PciDev } from '../../model/pci/index.js';
-import { isPrivileged } from '../caller.js';
 import type { DirNode, VNode } from '../node.js';
 import { pathOf, relativeTarget, type InodeTable } from '../tree.js';
 import type { Vfs } from '../vfs.js';
@@ -16,9 +15,15 @@ import { kstrtobool, kstrtou16 } from './kstrto.js';
 export function addSriovFiles(t: InodeTable, dir: DirNode, pf: PciDev, drivers: DriverCore): void {
   const iov = pf.sriov!;
   t.text(dir, 'sriov_totalvfs', 0o444, () => `${iov.driverMaxVFs}\n`);
-  t.text(dir, 'sriov_numvfs', 0o644, () => `${iov.numVFs}\n`, async (text, caller) => {
-    const n = kstrtou16(text);
-    if (!isPrivileged(caller)) throw kernelError('EPERM', 'sriov_numvfs needs CAP_SYS_ADMIN');
+  // the store checks no capability: the 0644 mode keeps other users out at open()
+  t.text(dir, 'sriov_numvfs', 0o644, () => `${iov.numVFs}\n`, async (text) => {
+    let n: number;
+    try {
+      n = kstrtou16(text);
+    } catch {
+      // any kstrtou16() failure, too large included, is -EINVAL here
+      throw kernelError('EINVAL', `sriov_numvfs takes a number of VFs, not ${JSON.stringify(text.slice(0, 32))}`);
+    }
     await drivers.sriovNumvfs(pf, n);
   });
   t.text(dir, 'sriov_offset', 0o444, () => `${iov.offset}\n`);
