@@ -25,7 +25,10 @@ export function parseRawConfig(c: Cursor): RawConfigSpec | undefined {
     if (!(CONFIG_SIZES as readonly number[]).includes(size)) c.get('config_size').fail(`config_size must be one of ${CONFIG_SIZES.join(', ')}, not ${size}`);
   }
   const parsed = parseConfigHex(config.str(), size);
-  if (!Buffer.isBuffer(parsed)) config.fail(parsed.line ? `line ${parsed.line}: ${parsed.problem}` : parsed.problem);
+  if (!Buffer.isBuffer(parsed)) {
+    if (parsed.line) config.failAtLine(parsed.line, parsed.problem);
+    config.fail(parsed.problem);
+  }
   if (parsed.length < 64) config.fail('config space needs at least the 64-byte header');
   for (const key of CONFIG_DEFINED_KEYS) {
     if (c.has(key)) c.get(key).fail(`${key} is read from config; edit the bytes instead (or drop config to describe the function by keys)`);

@@ -12,7 +12,7 @@ export class YamlFile {
 
   constructor(
     readonly file: string,
-    text: string,
+    readonly text: string,
   ) {
     this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false });
     const err = this.doc.errors[0];
@@ -52,6 +52,18 @@ export class Cursor {
 
   fail(problem: string): never {
     throw new TopologyError(this.where, this.path ? `${this.path}: ${problem}` : problem);
+  }
+
+  /** For a `|` block of lines (config bytes): the error points at the block's `line`-th line (1-based) and its first character. */
+  failAtLine(line: number, problem: string): never {
+    const start = this.node?.range?.[0];
+    if (start === undefined || !isScalar(this.node) || !String(this.node.type).startsWith('BLOCK')) this.fail(`line ${line}: ${problem}`);
+    // the content starts on the line after the block indicator
+    let off = start;
+    for (let i = 0; i < line && off >= 0; i++) off = this.file.text.indexOf('\n', off) + 1;
+    if (off <= 0) this.fail(`line ${line}: ${problem}`);
+    while (this.file.text[off] === ' ') off++;
+    throw new TopologyError(this.file.at(off), this.path ? `${this.path}: ${problem}` : problem);
   }
 
   get present(): boolean {

@@ -39,7 +39,7 @@ function sizeOf(n: string, unit: string): number {
   return Number(n) * 1024 ** ' KMGT'.indexOf(unit || ' ');
 }
 
-const SLOT = /^(?:([0-9a-f]{4,5}):)?([0-9a-f]{2}):([0-9a-f]{2})\.([0-7]) (.*)$/i;
+const SLOT = /^(?:([0-9a-f]{4,6}):)?([0-9a-f]{2}):([0-9a-f]{2})\.([0-7]) (.*)$/i;
 const HEX_LINE = /^([0-9a-f]{2,8}): (.*)$/i;
 const MAX_CONFIG = 4096;
 

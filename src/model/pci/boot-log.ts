@@ -23,7 +23,7 @@ const PCIE_TYPE_NAMES = [
   'PCIe Root Complex Event Collector',
 ];
 
-// kernel: pci_type_str(), drivers/pci/probe.c [K, unverified: see native-notes/pci.md]
+// kernel: pci_type_str(), drivers/pci/probe.c
 function portType(dev: PciDev): string {
   const type = pcieType(dev.config);
   if (type !== undefined) return PCIE_TYPE_NAMES[type] ?? 'PCIe unknown';
