@@ -33,7 +33,7 @@ import {
 import type { FuseRequest } from './request.js';
 import type { FuseSessionCore } from './session-core.js';
 import type { NameChange, SetattrRequest, TruncateCause } from './types.js';
-import { currentSyscall } from '../proc.js';
+import { callerMemory, X86_64_OPEN_CALLS } from '../caller-memory/index.js';
 
 type Handler = (s: FuseSessionCore, r: FuseRequest) => void;
 
@@ -119,17 +119,14 @@ export const doGetattr: Handler = (s, r) => {
   answer(s, r, () => s.fs.getattr(r.nodeid, r.caller), (a) => encodeAttrOut(a.attr, a.timeout));
 };
 
-// x86_64 syscall numbers of the calls that open a file
-const OPEN_SYSCALLS = new Set([2, 85, 257, 437]); // open, creat, openat, openat2
-
 /**
  * ftruncate names its file (FATTR_FH); the O_TRUNC of an open and truncate(2)
  * send the same bits, so the caller's syscall (it waits in it) tells them apart.
  */
 function truncateCause(valid: number, tid: number): TruncateCause {
   if (valid & FATTR_FH) return 'fd';
-  const sc = currentSyscall(tid);
-  return sc !== undefined && OPEN_SYSCALLS.has(sc) ? 'open' : 'path';
+  const sc = callerMemory.syscallNumber(tid);
+  return sc !== undefined && X86_64_OPEN_CALLS.has(sc) ? 'open' : 'path';
 }
 
 // fuse_setattr_in: valid, padding, fh, size, lock_owner, atime, mtime, ctime, *nsec, mode, unused, uid, gid

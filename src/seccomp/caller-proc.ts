@@ -5,7 +5,7 @@
 // folded into caller-memory when that module lands).
 
 import { readFileSync, readlinkSync } from 'node:fs';
-import { tgidOf } from '../proc.js';
+import { callerMemory } from '../caller-memory/index.js';
 import { AT_FDCWD, readProcess, writeProcess } from './native.js';
 
 const PATH_MAX = 4096;
@@ -58,4 +58,4 @@ export function writeCaller(tid: number, addr: bigint, data: Buffer): boolean {
   return writeProcess(tid, addr, data);
 }
 
-export { tgidOf };
+export const tgidOf = (tid: number): number => callerMemory.tgid(tid);

@@ -32,7 +32,7 @@ import {
 } from '../../model/hmm/hmm.js';
 import { odpFault } from '../../model/hmm/hmm-dma.js';
 import type { PciHost } from '../../model/pci/index.js';
-import { pagesPresent, tgidOf, vmasOf, type Vma } from '../../proc.js';
+import { callerMemory, type Vma } from '../../caller-memory/index.js';
 import type { Caller } from '../caller.js';
 import { CommandFile, commandNumber } from '../command-file.js';
 import type { DirNode, IoctlCall } from '../node.js';
@@ -109,7 +109,7 @@ class Dmirror {
     const first = (addr - this.as.start) / PAGE;
     if (first < 0 || first + npages > this.as.npages) throw kernelError('EINVAL', 'outside the mirrored range');
     // the process may have changed its mappings since: look again, as the kernel does per call
-    protections(vmasOf(this.pid), this.as, first, npages);
+    protections(callerMemory.vmas(this.pid), this.as, first, npages);
     return { first, count: npages };
   }
 
@@ -124,12 +124,12 @@ class Dmirror {
 
   private async mirror(pid: number, addrText: string | undefined, nText: string | undefined): Promise<string> {
     const { addr, npages } = parseRange(addrText, nText);
-    const vmas = vmasOf(pid);
+    const vmas = callerMemory.vmas(pid);
     const hole = firstUnmapped(vmas, addr, addr + npages * PAGE);
     if (hole !== undefined) throw kernelError('EINVAL', `no mapping at 0x${hole.toString(16)}`);
     const as = new AddressSpace(addr, npages);
     protections(vmas, as, 0, npages);
-    const present = pagesPresent(pid, addr, npages) ?? [];
+    const present = callerMemory.pagesPresent(pid, addr, npages) ?? [];
     let p = 0;
     for (let i = 0; i < npages; i++) {
       if (present[i]) {
@@ -159,7 +159,7 @@ class Dmirror {
     const [cmd, a, b, c, d] = command.split(/\s+/);
     switch (cmd) {
       case 'mirror':
-        return this.mirror(tgidOf(caller.pid), a, b);
+        return this.mirror(callerMemory.tgid(caller.pid), a, b);
       case 'migrate_to_dev':
       case 'migrate_to_sys': {
         const r = this.range(a, b);

@@ -3,7 +3,7 @@
 
 import { DevkmsgUser } from '../../model/devkmsg.js';
 import type { KernelLog } from '../../model/klog.js';
-import { commOf } from '../../proc.js';
+import { callerMemory } from '../../caller-memory/index.js';
 import type { Caller } from '../caller.js';
 import type { DeviceFile } from '../node.js';
 import type { InodeTable } from '../tree.js';
@@ -19,7 +19,7 @@ class KmsgFile implements DeviceFile {
 
   constructor(klog: KernelLog, caller: Caller) {
     this.user = new DevkmsgUser(klog);
-    this.comm = commOf(caller.pid);
+    this.comm = callerMemory.comm(caller.pid);
   }
 
   read(offset: number, size: number, _caller: Caller, flags: number): Buffer {
@@ -31,7 +31,7 @@ class KmsgFile implements DeviceFile {
   }
 
   write(_offset: number, data: Buffer, caller: Caller): number {
-    this.comm = commOf(caller.pid);
+    this.comm = callerMemory.comm(caller.pid);
     return this.user.write(data);
   }
 

@@ -14,7 +14,7 @@ import type { Caller } from '../caller.js';
 import type { DeviceFile, DirNode, FileBacking, IoctlCall, VNode } from '../node.js';
 import { allocationNode, type AllocateFile } from '../sysfs/p2pmem-group.js';
 import { genericName } from '../sysfs/nvme-sysfs.js';
-import { userRangesOf } from './direct-io.js';
+import { callerMemory, userRangesOf } from '../../caller-memory/index.js';
 import { blockIoctl, nvmeIoctl, type IoctlAnswer } from './nvme-ioctl.js';
 import { countPieces, decideP2p, type DecidedPiece, type P2pDecisionContext } from './p2p-decision.js';
 
@@ -133,7 +133,7 @@ export class NamespaceFile implements DeviceFile {
 
   /** The P2P pieces of an O_DIRECT request (the caller waits in its read or write). */
   private async decide(caller: Caller, offset: number, len: number, write: boolean): Promise<DecidedPiece[]> {
-    const ranges = this.ctx.p2p.mountDev() ? await userRangesOf(caller.pid, offset, len) : undefined;
+    const ranges = this.ctx.p2p.mountDev() ? await userRangesOf(callerMemory, caller.pid, offset, len) : undefined;
     return decideP2p(this.ctx, this.ns, caller, ranges, len, write);
   }
 

@@ -18,8 +18,7 @@ import {
   type NvmeNamespace,
   type PassthruCmd,
 } from '../../model/nvme/index.js';
-import { copyToUser } from '../../memory/user-memory.js';
-import { readProcessMemory } from '../../proc.js';
+import { callerMemory, copyToUser } from '../../caller-memory/index.js';
 import { isPrivileged, type Caller } from '../caller.js';
 import type { IoctlCall } from '../node.js';
 import { countPieces, decideP2p, sizeMappedAllocations, type DecidedPiece } from './p2p-decision.js';
@@ -153,7 +152,7 @@ async function fromCaller(ctx: NvmeDevContext, caller: Caller, pieces: DecidedPi
       const bar = f.provider.dev.bars.find((b) => b.index === f.alloc!.bar)!;
       parts.push(await ctx.p2p.barView.read(f.provider.dev.bdf, bar.index, bar.size, f.alloc!.barOffset + (p.addr - p.mapping.start), p.len));
     } else {
-      const b = readProcessMemory(caller.pid, p.addr, p.len);
+      const b = callerMemory.readMemory(caller.pid, p.addr, p.len);
       if (!b) throw kernelError('EFAULT', 'bad passthrough buffer address');
       parts.push(b);
     }

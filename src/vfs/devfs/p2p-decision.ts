@@ -8,7 +8,7 @@ import type { NvmeNamespace, TransferStats } from '../../model/nvme/index.js';
 import { classifyP2p, type IoPath } from '../../model/nvme/index.js';
 import type { P2pdmaProvider, P2pdmaSubsystem } from '../../model/p2pdma/index.js';
 import type { PciDev } from '../../model/pci/index.js';
-import { fileMappings, tgidOf } from '../../proc.js';
+import { callerMemory } from '../../caller-memory/index.js';
 import type { Caller } from '../caller.js';
 import type { AllocateFile, P2pmemContext } from '../sysfs/p2pmem-group.js';
 import { p2pMappingsOf, splitByProvider, type P2pMapping, type P2pPiece, type UserRange } from './direct-io.js';
@@ -34,7 +34,7 @@ export interface DecidedPiece extends P2pPiece<PciDev> {
 /** The caller's P2P mappings, from /proc/TID/maps once per process and allocation change. */
 function p2pMappingsCached(ctx: P2pDecisionContext, tid: number, dev: string): P2pMapping<MappedMemory>[] {
   const cache = (ctx.mappingCache ??= new Map());
-  const pid = tgidOf(tid);
+  const pid = callerMemory.tgid(tid);
   const hit = cache.get(pid);
   if (hit && hit.generation === ctx.p2p.sizedGeneration) return hit.maps;
   const providers = new Map<number, MappedMemory>([...ctx.p2p.sized].map(([ino, f]) => [ino, f.provider.dev]));
@@ -54,7 +54,7 @@ export function sizeMappedAllocations(ctx: P2pDecisionContext, caller: Caller): 
   const dev = ctx.p2p.mountDev();
   if (!dev) return;
   for (const files of ctx.openAllocations.values()) {
-    for (const f of files) if (!f.alloc && fileMappings(caller.pid, dev, f.ino).length > 0) f.sizeFor(caller);
+    for (const f of files) if (!f.alloc && callerMemory.fileMappings(caller.pid, dev, f.ino).length > 0) f.sizeFor(caller);
   }
 }
 

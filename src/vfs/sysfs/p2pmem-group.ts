@@ -9,7 +9,7 @@ import type { BarStore } from '../../memory/bar-store.js';
 import type { BarView, MappedRange } from '../../memory/bar-view.js';
 import { preadSync, pwriteSync } from '../../memory/fd-io.js';
 import type { P2pAllocation, P2pdmaProvider, P2pdmaSubsystem } from '../../model/p2pdma/index.js';
-import { commOf, currentSyscall, fileMappings, tgidOf } from '../../proc.js';
+import { callerMemory, X86_64_READ_CALLS } from '../../caller-memory/index.js';
 import type { Caller } from '../caller.js';
 import { isSharedMapping, type MmapIntent } from '../mmap-intent.js';
 import type { DeviceFile, DirNode, FileBacking } from '../node.js';
@@ -19,8 +19,6 @@ import type { Vfs } from '../vfs.js';
 /** the size the kernel's bin attribute declares, so that tools checking mmap length against it do not refuse */
 export const ALLOCATE_FILE_SIZE = 2 ** 40;
 const PAGE = 4096;
-// read(2)/pread64(2)/readv/preadv: a read of allocate that is not a page fault
-const READ_SYSCALLS = new Set([0, 17, 19, 295, 327]);
 
 export interface P2pmemContext {
   table: InodeTable;
@@ -77,9 +75,9 @@ export class AllocateFile implements DeviceFile {
 
   /** Takes the allocation from the pool (the model logs and throws what the kernel refuses) and puts it on the data path. */
   private allocate(req: { len: number; pgoff: number; shared: boolean; va: number | undefined }, pid: number): P2pAllocation {
-    const comm = commOf(pid);
+    const comm = callerMemory.comm(pid);
     try {
-      this.alloc = this.ctx.p2pdma.allocMmap(this.provider.dev, { ...req, pid: tgidOf(pid), comm });
+      this.alloc = this.ctx.p2pdma.allocMmap(this.provider.dev, { ...req, pid: callerMemory.tgid(pid), comm });
     } catch (err) {
       if (err instanceof KernelError) this.ctx.onEvent?.('allocate mmap refused', { provider: this.provider.dev.bdf, pid, comm, errno: err.code });
       throw err;
@@ -106,9 +104,9 @@ export class AllocateFile implements DeviceFile {
     if (this.failed) throw this.failed;
     const maps = this.mappingsOf(caller);
     if (maps.length === 0) {
-      const sc = currentSyscall(caller.pid);
+      const sc = callerMemory.syscallNumber(caller.pid);
       // only mmap is implemented for allocate
-      throw kernelError('EIO', sc !== undefined && READ_SYSCALLS.has(sc) ? 'allocate supports only mmap' : 'no mapping of this allocate file');
+      throw kernelError('EIO', sc !== undefined && X86_64_READ_CALLS.has(sc) ? 'allocate supports only mmap' : 'no mapping of this allocate file');
     }
     // one mapping per open is the normal case; with several, the largest decides
     const m = maps.reduce((a, b) => (b.end - b.start > a.end - a.start ? b : a));
@@ -124,7 +122,7 @@ export class AllocateFile implements DeviceFile {
 
   private mappingsOf(caller: Caller) {
     const dev = this.ctx.mountDev();
-    return dev ? fileMappings(caller.pid, dev, this.ino) : [];
+    return dev ? callerMemory.fileMappings(caller.pid, dev, this.ino) : [];
   }
 
   /** Sizes the allocation now from the caller's mapping (when something other than a fault needs its memory). */

@@ -9,7 +9,7 @@
 
 import koffi from 'koffi';
 import { kernelError } from '../errno.js';
-import { vmasOf } from '../proc.js';
+import { callerMemory, type CallerMemory } from './caller-memory.js';
 
 /** the end of a process's address space with 4-level page tables (TASK_SIZE_MAX, x86_64) */
 const TASK_SIZE = 2 ** 47 - 4096;
@@ -30,9 +30,9 @@ function lib(): ProcessVmWritev {
 }
 
 /** Is every byte of [start, end) in a writable mapping of the process? */
-export function userRangeWritable(pid: number, start: number, end: number): boolean {
+export function userRangeWritable(pid: number, start: number, end: number, mem: CallerMemory = callerMemory): boolean {
   let at = start;
-  for (const v of vmasOf(pid)) {
+  for (const v of mem.vmas(pid)) {
     if (v.end <= at) continue;
     if (v.start > at || v.perms[1] !== 'w') return false;
     at = v.end;
@@ -43,10 +43,10 @@ export function userRangeWritable(pid: number, start: number, end: number): bool
 
 // kernel: copy_to_user(), include/linux/uaccess.h
 /** Writes `data` at `addr` in process `pid`, or fails with EFAULT having written nothing. */
-export async function copyToUser(pid: number, addr: bigint, data: Buffer): Promise<void> {
+export async function copyToUser(pid: number, addr: bigint, data: Buffer, mem: CallerMemory = callerMemory): Promise<void> {
   const start = Number(addr);
   const fault = () => kernelError('EFAULT', `0x${addr.toString(16)} (+${data.length}) is not writable memory of process ${pid}`);
-  if (addr > BigInt(TASK_SIZE) || start + data.length > TASK_SIZE || !userRangeWritable(pid, start, start + data.length)) throw fault();
+  if (addr > BigInt(TASK_SIZE) || start + data.length > TASK_SIZE || !userRangeWritable(pid, start, start + data.length, mem)) throw fault();
   if (data.length === 0) return;
   const written = await new Promise<number>((res, rej) =>
     lib().async(pid, { iov_base: data, iov_len: data.length }, 1, { iov_base: addr, iov_len: data.length }, 1, 0, (err: unknown, n: number | bigint) =>

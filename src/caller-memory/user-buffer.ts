@@ -1,0 +1,73 @@
+// Which user memory a read or write request moves, found while the caller
+// waits in its syscall (DESIGN.md "O_DIRECT and P2P"): /proc/TID/syscall
+// gives the buffer (or the iovec array, read from the caller's memory) and the
+// file position the call started at; the request's own file offset then picks
+// its part of the buffer (the kernel splits a large O_DIRECT call into several).
+
+import type { CallerMemory } from './caller-memory.js';
+import { X86_64_RW_CALLS } from './x86-64-syscalls.js';
+
+export interface UserRange {
+  addr: number;
+  len: number;
+}
+
+/** How long to wait for a caller that is still on a CPU to block (a loaded machine can take a while). */
+export const RUNNING_WAIT_MS = 2000;
+/** event-loop turns before waiting in 1 ms naps (the usual case: microseconds) */
+const RUNNING_SPINS = 200;
+const IOVEC_SIZE = 16;
+const MINUS_ONE = 0xffff_ffff_ffff_ffffn;
+
+/** The part [skip, skip + len) of a sequence of user buffers. */
+export function sliceRanges(iov: UserRange[], skip: number, len: number): UserRange[] {
+  const out: UserRange[] = [];
+  let left = len;
+  for (const seg of iov) {
+    if (left <= 0) break;
+    if (skip >= seg.len) {
+      skip -= seg.len;
+      continue;
+    }
+    const n = Math.min(seg.len - skip, left);
+    out.push({ addr: seg.addr + skip, len: n });
+    left -= n;
+    skip = 0;
+  }
+  return out;
+}
+
+/**
+ * The user memory behind [fileOffset, fileOffset + len) of the caller's current
+ * read/write syscall; undefined when it cannot be seen (another kind of call:
+ * io_uring, AIO, splice; or the caller is gone). The first request of a call
+ * can arrive while the caller is still running ("running" in
+ * /proc/TID/syscall): ask again for up to RUNNING_WAIT_MS.
+ */
+export async function userRangesOf(mem: CallerMemory, tid: number, fileOffset: number, len: number): Promise<UserRange[] | undefined> {
+  if (!mem.decodesX86_64) return undefined;
+  let sc = mem.syscall(tid);
+  const deadline = Date.now() + RUNNING_WAIT_MS;
+  for (let i = 0; sc === 'running' && Date.now() < deadline; i++) {
+    await new Promise((r) => (i < RUNNING_SPINS ? setImmediate(r) : setTimeout(r, 1)));
+    sc = mem.syscall(tid);
+  }
+  if (!sc || sc === 'running') return undefined;
+  const call = X86_64_RW_CALLS.get(sc.nr);
+  if (!call) return undefined;
+  const a = sc.args.map(Number);
+  const pid = mem.tgid(tid);
+  const usesFilePosition = !call.positioned || (call.minusOneMeansFilePosition && sc.args[3] === MINUS_ONE);
+  const start = usesFilePosition ? mem.filePosition(pid, a[0]!) : a[3]!;
+  if (start === undefined) return undefined;
+  let iov: UserRange[];
+  if (call.vector) {
+    const raw = mem.readMemory(pid, a[1]!, a[2]! * IOVEC_SIZE);
+    if (!raw) return undefined;
+    iov = [];
+    for (let i = 0; i < a[2]!; i++) iov.push({ addr: Number(raw.readBigUInt64LE(i * IOVEC_SIZE)), len: Number(raw.readBigUInt64LE(i * IOVEC_SIZE + 8)) });
+  } else {
+    iov = [{ addr: a[1]!, len: a[2]! }];
+  }
+  return sliceRanges(iov, fileOffset - start, len);
+}
