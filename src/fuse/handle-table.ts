@@ -22,7 +22,7 @@ export interface HandleTableBuffers {
 }
 
 export class HandleTable {
-  // ints: [fd, flags, backing id] per slot; floats: [offset, size] per slot
+  // ints: INTS per slot (fd, flags, backing id, O_DIRECT alignment, stats slot); floats: [offset, size] per slot
   private readonly ints: Int32Array;
   private readonly floats: Float64Array;
   private readonly global: Int32Array;

@@ -293,7 +293,9 @@ export const doLink = nameChange('link', 8);
 export const doSymlink = nameChange('symlink', 0);
 
 export const doInterrupt: Handler = () => {
-  // Every handler answers promptly, so there is nothing to cut short; the
+  // Not every request is quick (an O_DIRECT decision can wait up to 2 s for its
+  // caller to block; a removal waits for its mappings to go), but none can be cut
+  // short safely, so the interrupted request still gets its normal answer; the
   // kernel accepts an interrupt that gets no answer of its own.
 };
 

@@ -33,7 +33,7 @@ const hex = (n: number, w: number) => `0x${n.toString(16).padStart(w, '0')}`;
 /** config bytes an unprivileged reader gets (pci_read_config) */
 const UNPRIVILEGED_CONFIG_BYTES = 64;
 
-/** The /sys/devices directory of each function, filled by buildPciSysfs. */
+/** The /sys/devices directory of each function, filled by the PciSysfs constructor and kept in step with the model. */
 export type PciDirs = Map<PciDev, DirNode>;
 
 function numaCpus(ctx: PciSysfsContext, node: number): { cpus: CpuRange[]; nr: number } {
