@@ -6,8 +6,8 @@ import { spawn } from 'node:child_process';
 import { closeSync, ftruncateSync, openSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { isRoot, mounted, sh, tempDir } from './helpers.js';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { mounted, sh, tempDir, describeMount, canMount } from './helpers.js';
 // the session starts worker threads from compiled files: use the build
 import { FuseSession } from '../../dist/fuse/session.js';
 import { InodeTable, Vfs } from '../../dist/vfs/index.js';
@@ -20,7 +20,7 @@ let backingFd: number;
 let fileIno: number;
 
 beforeAll(async () => {
-  if (!isRoot) return;
+  if (!canMount()) return;
   mnt = tempDir('p2pemu-notify-');
   backingPath = join('/dev/shm', `p2pemu-notify-test-${process.pid}`);
   backingFd = openSync(backingPath, 'w+');
@@ -38,7 +38,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (!isRoot) return;
+  if (!canMount()) return;
   await session.unmount();
   if (mounted(mnt)) sh(`umount -l '${mnt}'`);
   closeSync(backingFd);
@@ -101,7 +101,7 @@ function backing(offset: number, len: number): string {
   return b.toString('latin1');
 }
 
-describe.skipIf(!isRoot)('FUSE notifications on a live mount', () => {
+describeMount('FUSE notifications on a live mount', () => {
   test('STORE puts bytes into the page cache: a process mapping the file sees them, the backing file does not', async () => {
     const p = mapper();
     expect(await p.next()).toBe('00'); // first touch faulted page 0 in

@@ -5,10 +5,32 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { describe } from 'vitest';
 
 export const ROOT = resolve(__dirname, '../..');
 export const CLI = join(ROOT, 'bin/p2pemu.js');
 export const isRoot = process.getuid?.() === 0;
+
+/** Why this process cannot run mount tests (undefined: it can). */
+export const MOUNT_SKIP_REASON = isRoot ? undefined : `mounting needs root (mount -t fuse); running as uid ${process.getuid?.()}`;
+
+let skipTold = false;
+/**
+ * The first call in a beforeAll that mounts: false where mounts cannot run
+ * (the reason is printed once per file), so nothing is mounted or left half set up.
+ */
+export function canMount(): boolean {
+  if (!MOUNT_SKIP_REASON) return true;
+  if (!skipTold) console.warn(`mount suites skipped: ${MOUNT_SKIP_REASON}`);
+  skipTold = true;
+  return false;
+}
+
+/** A suite that needs a mount: skipped with the reason in its title where mounts cannot run. */
+export function describeMount(name: string, fn: () => void): void {
+  if (MOUNT_SKIP_REASON) describe.skip(`${name} (skipped: ${MOUNT_SKIP_REASON})`, fn);
+  else describe(name, fn);
+}
 
 /** Each test file keeps its mount records apart, so `status` shows only its own mounts. */
 export const RUN_DIR = mkdtempSync(join(tmpdir(), 'p2pemu-run-'));

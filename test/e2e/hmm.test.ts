@@ -1,20 +1,20 @@
 // MNT/dev/hmm_dmirror0 driven by a real process over its own memory
 // (hmm-tests in spirit: mirror, snapshot, migrate, foreign faults, prot errors).
 
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { isRoot, p2pemu, sh, tempDir } from './helpers.js';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { canMount, describeMount, p2pemu, sh, tempDir } from './helpers.js';
 
 let mnt: string;
 let state: string;
 beforeAll(() => {
-  if (!isRoot) return;
+  if (!canMount()) return;
   mnt = tempDir('p2pemu-hmm-');
   state = tempDir('p2pemu-hmm-state-');
   const r = p2pemu('mount', mnt, '--state', state, '--profile', 'hmm-allow-p2p');
   if (r.code !== 0) throw new Error(r.stderr);
 });
 afterAll(() => {
-  if (!isRoot) return;
+  if (!canMount()) return;
   p2pemu('unmount', mnt);
   sh(`rm -rf '${mnt}' '${state}'`);
 });
@@ -35,7 +35,7 @@ def region(pages, prot=mmap.PROT_READ | mmap.PROT_WRITE):
 ${script}
 PY`).stdout;
 
-describe.skipIf(!isRoot)('hmm_dmirror0 over a process\'s own memory', () => {
+describeMount('hmm_dmirror0 over a process\'s own memory', () => {
   test('mirror and snapshot: touched pages are WRITE, untouched ones NONE (anon_snapshot)', () => {
     const out = py(`
 m, addr = region(8)
@@ -85,7 +85,7 @@ cmd(f'mirror {none_addr} 2'); print(cmd(f'read {none_addr} 2'))
   });
 });
 
-describe.skipIf(!isRoot)('dma-buf through debugfs', () => {
+describeMount('dma-buf through debugfs', () => {
   // Each step is a control command, or "$ cmd" run by the shell while the control file stays
   // open (its buffers and attachments live as long as the open that made them).
   const ctl = (steps: string[]) =>

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { CLI, isRoot, mounted, mountTopology, p2pemu, RUN_DIR, sh, tempDir } from './helpers.js';
+import { CLI, mounted, mountTopology, p2pemu, RUN_DIR, sh, tempDir, describeMount } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/\) Z /.test(sh(`cat /proc/${pid}/stat 2>/dev/null`).stdout);
@@ -15,7 +15,7 @@ async function until(cond: () => boolean, ms = 10_000): Promise<boolean> {
   return cond();
 }
 
-describe.skipIf(!isRoot)('mount and unmount', () => {
+describeMount('mount and unmount', () => {
   test('mount returns with the tree ready; status lists it; unmount leaves nothing behind', async () => {
     const m = mountTopology();
     try {
@@ -214,7 +214,7 @@ describe('HMM and dma-buf from the command line', () => {
   });
 });
 
-describe.skipIf(!isRoot)('kernel log', () => {
+describeMount('kernel log', () => {
   test('p2pemu dmesg prints the enumeration lines like dmesg; /dev/kmsg accepts injected lines', () => {
     const m = mountTopology();
     try {

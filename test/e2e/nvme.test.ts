@@ -3,13 +3,13 @@
 
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { isRoot, mounted, mountTopology, p2pemu, ROOT, sh, tempDir, type Mount } from './helpers.js';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { mounted, mountTopology, p2pemu, ROOT, sh, tempDir, type Mount, describeMount, canMount } from './helpers.js';
 
 let m: Mount;
 let copyBin: string;
 beforeAll(() => {
-  if (!isRoot) return;
+  if (!canMount()) return;
   m = mountTopology();
   copyBin = join(tempDir('p2pemu-c-'), 'p2p-copy');
   const r = sh(`gcc -O2 -o '${copyBin}' '${ROOT}/scripts/examples/p2p-copy.c'`);
@@ -32,7 +32,7 @@ def err(fn):
 ${script}
 PY`);
 
-describe.skipIf(!isRoot)('controllers and namespaces in sysfs', () => {
+describeMount('controllers and namespaces in sysfs', () => {
   test('cmb, cmbloc and cmbsz in the kernel\'s formats (hex with x, decimal, decimal)', () => {
     expect(sh(`cat '${m.mnt}/sys/class/nvme/nvme0/cmb'`).stdout).toBe('cmbloc : x00000002\ncmbsz  : x04000019\n');
     expect(sh(`cat '${m.mnt}/sys/class/nvme/nvme0/cmbloc' '${m.mnt}/sys/class/nvme/nvme0/cmbsz'`).stdout).toBe('2\n67108889\n');
@@ -61,7 +61,7 @@ print((cap >> 57) & 1, hex(struct.unpack_from('<I', b, 0x38)[0]), hex(struct.unp
   });
 });
 
-describe.skipIf(!isRoot)('namespaces behave like block devices', () => {
+describeMount('namespaces behave like block devices', () => {
   test('O_DIRECT round trip with dd keeps every byte (sha256)', () => {
     const r = sh(`set -e
       f=$(mktemp); head -c 6291456 /dev/urandom > $f
@@ -107,7 +107,7 @@ print(size64, ssz, pbsz, sectors, fcntl.ioctl(fd, 0x4e40), err(lambda: fcntl.ioc
   });
 });
 
-describe.skipIf(!isRoot)('O_DIRECT into P2P memory follows the kernel\'s rules', () => {
+describeMount('O_DIRECT into P2P memory follows the kernel\'s rules', () => {
   test('the classic copy nvme0n1 → CMB of nvme1 → nvme1n1 (switch-local) is verified, by the C example', () => {
     sh(`head -c 8388608 /dev/urandom | dd of='${dev('nvme0n1')}' bs=1M iflag=fullblock oflag=direct status=none`);
     const r = sh(`'${copyBin}' '${dev('nvme0n1')}' '${dev('nvme1n1')}' '${cmbAllocate('0000:04:00.0')}' 8`);
@@ -157,7 +157,7 @@ print(err(lambda: os.preadv(fd, [host, p2p], 0)), err(lambda: os.preadv(fd, [p2p
   });
 });
 
-describe.skipIf(!isRoot)('persistence and crashes', () => {
+describeMount('persistence and crashes', () => {
   test('data survives unmount and remount with the same state directory', () => {
     const mm = mountTopology();
     try {
@@ -196,7 +196,7 @@ PY`);
   });
 });
 
-describe.skipIf(!isRoot)('queues and profiles', () => {
+describeMount('queues and profiles', () => {
   test('a namespace whose queue does not advertise P2PDMA refuses P2P buffers with EREMOTEIO', () => {
     const dir = tempDir('p2pemu-noq-');
     const topo = join(dir, 't.yaml');
