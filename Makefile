@@ -48,7 +48,7 @@ test: build
 	npx vitest run
 
 test-unit: build
-	npx vitest run test/caller-memory test/cli test/config test/fuse test/model test/vfs test/seccomp
+	npx vitest run test/caller-memory test/cli test/config test/daemon test/fuse test/memory test/model test/seccomp test/vfs
 
 test-e2e: build
 	npx vitest run test/e2e

@@ -5,7 +5,11 @@
 // again whatever was faulted in meanwhile.
 
 import { preadSync, pwriteSync } from './fd-io.js';
-import type { BarStore } from './bar-store.js';
+
+/** Where each BAR's bytes are (a BarStore). */
+export interface BarBackings {
+  get(bdf: string, bar: number, size: number): { fd: number };
+}
 
 const PAGE = 4096;
 /** the kernel answers a RETRIEVE with at most max_write bytes; ask for no more, so a short answer means a hole */
@@ -30,7 +34,7 @@ export class BarView {
   readonly ranges = new Set<MappedRange>();
   pageCache: PageCacheOps | undefined;
 
-  constructor(private readonly bars: BarStore) {}
+  constructor(private readonly bars: BarBackings) {}
 
   private overlapping(bdf: string, bar: number, offset: number, len: number): { r: MappedRange; from: number; to: number }[] {
     const out: { r: MappedRange; from: number; to: number }[] = [];
