@@ -11,8 +11,6 @@ import { TransferStats } from '../model/nvme/index.js';
 import { NvmeView } from './nvme-view.js';
 import { hmmContext } from '../model/hmm/hmm-host.js';
 import { DmaBufCore, defaultFallback } from '../model/dmabuf/dmabuf.js';
-import { buildDmabufDebugfs } from '../vfs/debugfs-dmabuf.js';
-import { addDmabufFiles } from '../vfs/debugfs-dmabuf-files.js';
 import { addDmirrorNodes } from '../vfs/devfs/hmm-dmirror.js';
 import { commandRegisterChanged, nvmeDevHelpers } from '../vfs/devfs/nvme-dev.js';
 import { join } from 'node:path';
@@ -22,8 +20,10 @@ import type { KernelLog } from '../model/klog.js';
 import type { P2pdmaProvider, P2pdmaSubsystem } from '../model/p2pdma/index.js';
 import type { PciHost } from '../model/pci/index.js';
 import {
+  addDmabufFiles,
   addP2pmemGroup,
   buildDebugfs,
+  buildDmabufDebugfs,
   buildDevfs,
   InodeTable,
   PciSysfs,

@@ -4,7 +4,9 @@ export type { VNode, DirNode, TextAttrNode, BinAttrNode, DeviceNode, SymlinkNode
 export { PciSysfs, type PciDirs, type PciSysfsContext } from './sysfs/pci-tree.js';
 export { addSystemSysfs } from './sysfs/system-sysfs.js';
 export { addP2pmemGroup, AllocateFile, ALLOCATE_FILE_SIZE, type OpenAllocations, type P2pmemContext } from './sysfs/p2pmem-group.js';
-export { buildDebugfs } from './debugfs.js';
+export { buildDebugfs } from './debugfs/p2pemu-files.js';
+export { buildDmabufDebugfs } from './debugfs/dmabuf.js';
+export { addDmabufFiles } from './debugfs/dma-buf-files.js';
 export type { CacheInvalidation } from './vfs.js';
 export { buildDevfs } from './devfs/kmsg.js';
 export { encodeMmapIntent, decodeMmapIntent, P2PEMU_IOC_MMAP_INTENT, MAP_PRIVATE, MAP_SHARED, MAP_TYPE, PROT_WRITE, type MmapIntent } from './mmap-intent.js';

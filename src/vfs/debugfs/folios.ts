@@ -3,8 +3,8 @@
 // entries a kernel would install (native-notes/compound-pages.md). Times are
 // not kernel state: `p2pemu report MNT` adds them.
 
-import { formatBytes, formatEntries, formatFolios, providerFolioFacts } from '../model/mm/folio-report.js';
-import type { P2pdmaSubsystem } from '../model/p2pdma/index.js';
+import { formatBytes, formatEntries, formatFolios, providerFolioFacts } from '../../model/mm/folio-report.js';
+import type { P2pdmaSubsystem } from '../../model/p2pdma/index.js';
 
 export function foliosText(p2pdma: P2pdmaSubsystem): string {
   const out: string[] = [];

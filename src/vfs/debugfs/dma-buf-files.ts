@@ -6,11 +6,11 @@
 // bites: an O_DIRECT whose buffer lies in such a mapping fails with EFAULT, as
 // GUP's check_vma_flags() makes it (devfs/nvme-dev.ts).
 
-import { kernelError } from '../errno.js';
-import { preadSync } from '../memory/fd-io.js';
-import type { DmaBuf, DmaBufCore } from '../model/dmabuf/dmabuf.js';
-import type { DeviceFile, DeviceNode, FileBacking } from './node.js';
-import { trackPfnMap, type P2pmemContext } from './sysfs/p2pmem-group.js';
+import { kernelError } from '../../errno.js';
+import { preadSync } from '../../memory/fd-io.js';
+import type { DmaBuf, DmaBufCore } from '../../model/dmabuf/dmabuf.js';
+import type { DeviceFile, DeviceNode, FileBacking } from '../node.js';
+import { trackPfnMap, type P2pmemContext } from '../sysfs/p2pmem-group.js';
 
 /** One open of a dma-buf file: served from the exporter's BAR until the buffer is revoked. */
 class DmaBufFile implements DeviceFile {

@@ -11,11 +11,11 @@
 //   close BUF                            → "ok"   (a buffer this open exported)
 //   revoke BDF                           → "ok revoked N attachments"
 
-import { kernelError } from '../errno.js';
-import type { DmaBuf, DmaBufAttachment, DmaBufCore, ExporterFallback } from '../model/dmabuf/dmabuf.js';
-import type { PciDev, PciHost } from '../model/pci/index.js';
-import { CommandFile, commandNumber } from './command-file.js';
-import type { InodeTable } from './tree.js';
+import { kernelError } from '../../errno.js';
+import type { DmaBuf, DmaBufAttachment, DmaBufCore, ExporterFallback } from '../../model/dmabuf/dmabuf.js';
+import type { PciDev, PciHost } from '../../model/pci/index.js';
+import { CommandFile, commandNumber } from '../command-file.js';
+import type { InodeTable } from '../tree.js';
 
 export interface DmabufNotes {
   /** move_notify calls each attachment received */

@@ -2,14 +2,14 @@
 // and tests. An invention of the emulator (no such debugfs exists upstream);
 // the formats are documented in native-notes/p2pdma.md.
 
-import { kernelError } from '../errno.js';
-import type { BarView } from '../memory/bar-view.js';
-import { MAP_TYPE_NAMES, type P2pdmaSubsystem } from '../model/p2pdma/index.js';
-import type { PciHost } from '../model/pci/index.js';
-import type { TransferStats } from '../model/nvme/index.js';
-import { foliosText } from './debugfs-folios.js';
-import { CommandFile, commandNumber, type CommandHandler } from './command-file.js';
-import type { InodeTable } from './tree.js';
+import { kernelError } from '../../errno.js';
+import type { BarView } from '../../memory/bar-view.js';
+import { MAP_TYPE_NAMES, type P2pdmaSubsystem } from '../../model/p2pdma/index.js';
+import type { PciHost } from '../../model/pci/index.js';
+import type { TransferStats } from '../../model/nvme/index.js';
+import { foliosText } from './folios.js';
+import { CommandFile, commandNumber, type CommandHandler } from '../command-file.js';
+import type { InodeTable } from '../tree.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 /** the most one `dma read` returns (as hex, twice as many characters) */
