@@ -40,9 +40,9 @@ export interface DirectBacking {
   writable: boolean;
   /** block-device rules for O_DIRECT: offset and length must be multiples of this (0: no rule) */
   directAlign?: number;
-  /** O_DIRECT requests go to the filesystem (not the data path) while direct I/O checking is on */
+  /** O_DIRECT requests go to the filesystem (not the data path) while DataPathShared.directCheck says so */
   checkDirect?: boolean;
-  /** the data path counts what it serves in this slot of the session's transfer counters */
+  /** the data path counts what it serves in this slot of DataPathShared.counters */
   statsSlot?: number;
   /** a write at or past the end fails with EFBIG (kernfs binary attributes) instead of ENOSPC (block devices) */
   pastEndEfbig?: boolean;
@@ -104,14 +104,15 @@ export interface StatfsResult {
 
 export type MaybePromise<T> = T | Promise<T>;
 
-/** What the session lets the filesystem do to open handles. */
-export interface SessionHooks {
-  /** stop serving an open handle from its backing: later READ/WRITE reach the filesystem */
-  dropBacking(handle: unknown): void;
-  /** while on, O_DIRECT READ/WRITE on backings with checkDirect reach the filesystem */
-  setDirectIoCheck(on: boolean): void;
-  /** what the data path served for a stats slot: requests and bytes, reads and writes */
-  dataPathStats(slot: number): { reads: number; writes: number; bytesRead: number; bytesWritten: number };
+/**
+ * Memory the filesystem shares with the data path threads: plain data, no
+ * calls either way.
+ */
+export interface DataPathShared {
+  /** word 0: while non-zero, O_DIRECT on backings with checkDirect goes to the filesystem */
+  directCheck: Int32Array;
+  /** four per stats slot: reads, writes, bytes read, bytes written that the data path served */
+  counters: BigInt64Array;
 }
 
 /** Every method may throw a KernelError (or return a rejected promise); its errno becomes the reply. */
@@ -141,6 +142,6 @@ export interface FuseFilesystem {
   lateBacking?(handle: unknown): DirectBacking | undefined;
   /** The node's path in the tree, for log lines about it (undefined when the node is gone). */
   describe?(nodeid: number): string | undefined;
-  /** Called once by the session before the first request. */
-  bindSession?(hooks: SessionHooks): void;
+  /** shared with the data path threads; absent: nothing routed, nothing counted */
+  readonly dataPath?: DataPathShared;
 }

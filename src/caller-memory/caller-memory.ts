@@ -105,14 +105,21 @@ export class CallerMemory {
    * it, and inode number) in a task's address space. Works for thread ids too.
    */
   fileMappings(tid: number, dev: string, ino: number): FileMapping[] {
-    const out: FileMapping[] = [];
-    const inoText = String(ino);
+    return this.mappingsOfFiles(tid, dev, new Set([ino])).map(({ ino: _ino, ...m }) => m);
+  }
+
+  /** The mappings of any of `inos` on device `dev`, each with its inode, from one read of /proc/TID/maps. */
+  mappingsOfFiles(tid: number, dev: string, inos: ReadonlySet<number>): (FileMapping & { ino: number })[] {
+    const out: (FileMapping & { ino: number })[] = [];
+    if (inos.size === 0) return out;
     for (const line of (this.text(`${tid}/maps`) ?? '').split('\n')) {
       // start-end perms offset dev inode path (the path may end in " (deleted)")
       const f = line.split(/\s+/, 6);
-      if (f[3] !== dev || f[4] !== inoText) continue;
+      if (f[3] !== dev) continue;
+      const ino = Number(f[4]);
+      if (!inos.has(ino)) continue;
       const [start, end] = f[0]!.split('-').map((h) => parseInt(h, 16));
-      out.push({ start: start!, end: end!, perms: f[1]!, offset: parseInt(f[2]!, 16) });
+      out.push({ start: start!, end: end!, perms: f[1]!, offset: parseInt(f[2]!, 16), ino });
     }
     return out;
   }

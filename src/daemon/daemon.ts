@@ -27,20 +27,28 @@ export interface DaemonOptions {
   readyFd: number | undefined;
 }
 
-/** Lets the tree and the BAR view reach the kernel's caches through the session's notifications. */
-function connectCaches(host: EmulatedHost, session: FuseSession, mountpoint: string, log: Logger): void {
+/** The mount's device as /proc/PID/maps prints it ("00:2a"), from the "0:42" of mountinfo. */
+function mapsDevice(mountpoint: string, log: Logger): string | undefined {
   const dev = mountDevice(mountpoint);
-  if (dev) {
-    const [major, minor] = dev.split(':').map(Number);
-    host.mount.dev = `${major!.toString(16).padStart(2, '0')}:${minor!.toString(16).padStart(2, '0')}`;
-  } else {
+  if (!dev) {
     log.warn({ mountpoint }, 'mount device not found in /proc/self/mountinfo: allocate cannot size mappings');
+    return undefined;
   }
-  host.vfs.invalidation = {
+  return dev
+    .split(':')
+    .map((n) => Number(n).toString(16).padStart(2, '0'))
+    .join(':');
+}
+
+/** Adapts the tree and the BAR view to the session: the kernel's caches, the data path, the mount's identity. */
+function connect(host: EmulatedHost, session: FuseSession, mountpoint: string, log: Logger): void {
+  host.vfs.connect({
+    device: mapsDevice(mountpoint, log),
     // ENOENT: the kernel had no such name cached, which is fine
-    entry: (parent, name) => session.invalEntry(parent, name).catch(() => undefined),
-    inode: (ino) => session.invalInode(ino, 0, 0),
-  };
+    invalidateEntry: (parent, name) => session.invalEntry(parent, name).catch(() => undefined),
+    invalidateInode: (ino, offset = 0, length = 0) => session.invalInode(ino, offset, length),
+    stopServing: (handle) => session.dropBacking(handle),
+  });
   host.barView.pageCache = {
     retrieve: (ino, offset, size) => session.retrieve(ino, offset, size).then((r) => r.data),
     inval: (ino, offset, size) => session.invalInode(ino, offset, size),
@@ -90,7 +98,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     host.bars.destroy();
     throw err;
   }
-  connectCaches(host, session, mountpoint, log);
+  connect(host, session, mountpoint, log);
   const me = ownIdentity();
   writeRecord({
     daemon: me,

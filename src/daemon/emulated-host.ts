@@ -7,12 +7,12 @@ import type { TopologySpec } from '../config/spec.js';
 import { BarStore } from '../memory/bar-store.js';
 import { BarView } from '../memory/bar-view.js';
 import { NamespaceStore } from '../memory/namespace-store.js';
-import { TransferStats } from '../model/nvme/index.js';
+import { NvmeIoPath, TransferStats } from '../model/nvme/index.js';
 import { NvmeView } from './nvme-view.js';
 import { hmmContext } from '../model/hmm/hmm-host.js';
 import { DmaBufCore, defaultFallback } from '../model/dmabuf/dmabuf.js';
 import { addDmirrorNodes } from '../vfs/devfs/hmm-dmirror.js';
-import { commandRegisterChanged, nvmeDevHelpers } from '../vfs/devfs/nvme-dev.js';
+import { commandRegisterChanged, type NvmeDevContext } from '../vfs/devfs/nvme-dev.js';
 import { join } from 'node:path';
 import type { DriverCore } from '../model/drivers/index.js';
 import { bootHostModel } from '../model/host-model.js';
@@ -26,6 +26,7 @@ import {
   buildDmabufDebugfs,
   buildDevfs,
   InodeTable,
+  P2pMappings,
   PciSysfs,
   Vfs,
   type DirNode,
@@ -46,8 +47,6 @@ export interface EmulatedHost {
   vfs: Vfs;
   sysfs: PciSysfs;
   openAllocations: OpenAllocations;
-  /** filled in once mounted: the mount's device as /proc/PID/maps prints it */
-  mount: { dev?: string };
   stats: TransferStats;
   namespaces: NamespaceStore;
 }
@@ -57,12 +56,14 @@ export function buildEmulatedHost(spec: TopologySpec, stateDir: string): Emulate
   const bars = new BarStore();
   const barView = new BarView(bars);
   const table = new InodeTable();
-  const vfs = new Vfs(table);
+  const stats = new TransferStats();
+  const io = new NvmeIoPath(p2pdma, stats);
+  const mappings = new P2pMappings();
+  const vfs = new Vfs(table, { directCheck: mappings.shared, counters: stats.dataPath });
   const sysfsCtx: PciSysfsContext = { table, host: pci, klog, bars, drivers };
   const sysfs = new PciSysfs(sysfsCtx, vfs);
-  const mount: { dev?: string } = {};
   const openAllocations: OpenAllocations = new Map();
-  const p2pCtx: P2pmemContext = { table, vfs, p2pdma, bars, barView, mountDev: () => mount.dev, sized: new Map(), pfnMaps: new Map(), sizedGeneration: 0 };
+  const p2pCtx: P2pmemContext = { table, vfs, p2pdma, bars, barView, mappings };
 
   const dmabufs = new DmaBufCore(p2pdma, klog, spec.iommu);
   const addGroup = (p: P2pdmaProvider) => {
@@ -91,9 +92,8 @@ export function buildEmulatedHost(spec: TopologySpec, stateDir: string): Emulate
   };
   buildDevfs(table, klog);
   addSystemSysfs(table, spec.numa, Date.now());
-  const stats = new TransferStats();
   const namespaces = new NamespaceStore(join(stateDir, 'namespaces'));
-  const nvmeCtx = nvmeDevHelpers({ p2pdma, stats, store: namespaces, p2p: p2pCtx, profile: spec.profile, openAllocations, nextStatsSlot: 0, klog, namespaces: new Map(), mountedAt: Date.now() });
+  const nvmeCtx: NvmeDevContext = { p2pdma, io, store: namespaces, p2p: p2pCtx, mappings, profile: spec.profile, openAllocations, klog, namespaces: new Map(), mountedAt: Date.now() };
   const nvme = new NvmeView(table, vfs, sysfs, nvmeCtx, bars);
   // a config write that clears Memory Space or Bus Master of a controller stops its DMA
   sysfsCtx.configWritten = (dev) => {
@@ -120,5 +120,5 @@ export function buildEmulatedHost(spec: TopologySpec, stateDir: string): Emulate
   // HMM: the hmm-allow-p2p profile turns the proposal's path on
   const hmm = hmmContext({ klog, pci, p2pdma, drivers }, spec.profile === 'hmm-allow-p2p');
   addDmirrorNodes(table, table.dirs(table.root, 'dev'), hmm, pci);
-  return { spec, klog, pci, p2pdma, drivers, bars, barView, table, vfs, sysfs, openAllocations, mount, stats, namespaces };
+  return { spec, klog, pci, p2pdma, drivers, bars, barView, table, vfs, sysfs, openAllocations, stats, namespaces };
 }

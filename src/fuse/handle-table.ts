@@ -2,7 +2,7 @@
 // The main thread fills a slot before it answers OPEN; a worker that gets a
 // READ or WRITE for a slot with a backing fd serves it without the main thread.
 
-import type { DirectBacking } from './types.js';
+import type { DataPathShared, DirectBacking } from './types.js';
 
 export const HANDLE_CAPACITY = 1 << 16;
 const FLAG_WRITABLE = 1;
@@ -10,14 +10,15 @@ const FLAG_CHECK_DIRECT = 2;
 const FLAG_PAST_END_EFBIG = 4;
 // ints per slot: fd, flags, backing id, O_DIRECT alignment, stats slot
 const INTS = 5;
-export const STATS_SLOTS = 1024;
+/** BigInt64 counters per stats slot: reads, writes, bytes read, bytes written */
+const STATS_FIELDS = 4;
 
 export interface HandleTableBuffers {
   ints: SharedArrayBuffer;
   floats: SharedArrayBuffer;
-  /** [0]: O_DIRECT checking on (1) or off (0) */
+  /** the filesystem's DataPathShared.directCheck: word 0 non-zero routes O_DIRECT on checkDirect handles to it */
   global: SharedArrayBuffer;
-  /** per stats slot: reads, writes, bytes read, bytes written */
+  /** the filesystem's DataPathShared.counters */
   stats: SharedArrayBuffer;
 }
 
@@ -39,10 +40,16 @@ export class HandleTable {
     this.stats = new BigInt64Array(b.stats);
   }
 
-  static allocate(): HandleTableBuffers {
+  /** Fresh slots over what the filesystem shares (nothing shared: O_DIRECT never routed, nothing counted). */
+  static allocate(shared?: DataPathShared): HandleTableBuffers {
     const ints = new SharedArrayBuffer(HANDLE_CAPACITY * INTS * 4);
     new Int32Array(ints).fill(-1);
-    return { ints, floats: new SharedArrayBuffer(HANDLE_CAPACITY * 2 * 8), global: new SharedArrayBuffer(4), stats: new SharedArrayBuffer(STATS_SLOTS * 4 * 8) };
+    return {
+      ints,
+      floats: new SharedArrayBuffer(HANDLE_CAPACITY * 2 * 8),
+      global: (shared?.directCheck.buffer as SharedArrayBuffer | undefined) ?? new SharedArrayBuffer(4),
+      stats: (shared?.counters.buffer as SharedArrayBuffer | undefined) ?? new SharedArrayBuffer(0),
+    };
   }
 
   get buffers(): HandleTableBuffers {
@@ -73,7 +80,7 @@ export class HandleTable {
     Atomics.store(this.ints, fh * INTS + 2, backing.id);
     Atomics.store(this.ints, fh * INTS + 3, backing.directAlign ?? 0);
     const slot = backing.statsSlot;
-    Atomics.store(this.ints, fh * INTS + 4, slot !== undefined && slot >= 0 && slot < STATS_SLOTS ? slot : -1);
+    Atomics.store(this.ints, fh * INTS + 4, slot !== undefined && slot >= 0 && (slot + 1) * STATS_FIELDS <= this.stats.length ? slot : -1);
     // the fd last: a reader that sees it sees the rest
     Atomics.store(this.ints, fh * INTS, backing.fd);
   }
@@ -82,11 +89,6 @@ export class HandleTable {
   setBacking(fh: number, backing: DirectBacking): void {
     if (this.owners[fh] === undefined || this.backingFd(fh) >= 0) return;
     this.fill(fh, backing);
-  }
-
-  /** Main thread: route O_DIRECT on checkDirect backings to the main thread (1) or not (0). */
-  setDirectIoCheck(on: boolean): void {
-    Atomics.store(this.global, 0, on ? 1 : 0);
   }
 
   /** Worker: must this O_DIRECT request go to the main thread? */
@@ -98,13 +100,8 @@ export class HandleTable {
   count(fh: number, write: boolean, bytes: number): void {
     const slot = this.ints[fh * INTS + 4]!;
     if (slot < 0) return;
-    Atomics.add(this.stats, slot * 4 + (write ? 1 : 0), 1n);
-    Atomics.add(this.stats, slot * 4 + (write ? 3 : 2), BigInt(bytes));
-  }
-
-  statsOf(slot: number): { reads: number; writes: number; bytesRead: number; bytesWritten: number } {
-    const v = (i: number) => Number(Atomics.load(this.stats, slot * 4 + i));
-    return { reads: v(0), writes: v(1), bytesRead: v(2), bytesWritten: v(3) };
+    Atomics.add(this.stats, slot * STATS_FIELDS + (write ? 1 : 0), 1n);
+    Atomics.add(this.stats, slot * STATS_FIELDS + (write ? 3 : 2), BigInt(bytes));
   }
 
   directAlign(fh: number): number {

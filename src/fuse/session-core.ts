@@ -48,12 +48,7 @@ export class FuseSessionCore {
     private readonly log: Logger,
     handles?: HandleTable,
   ) {
-    this.handles = handles ?? new HandleTable();
-    fs.bindSession?.({
-      dropBacking: (handle) => this.handles.dropBackingOf(handle),
-      setDirectIoCheck: (on) => this.handles.setDirectIoCheck(on),
-      dataPathStats: (slot) => this.handles.statsOf(slot),
-    });
+    this.handles = handles ?? new HandleTable(HandleTable.allocate(fs.dataPath));
     this.debug = log.isLevelEnabled('debug');
     log.on('level-change', () => (this.debug = log.isLevelEnabled('debug')));
   }

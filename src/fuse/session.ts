@@ -195,6 +195,11 @@ export class FuseSession {
     });
   }
 
+  /** The readers stop serving an open file from its backing: its next reads and writes reach the filesystem. */
+  dropBacking(handle: unknown): void {
+    this.core.handles.dropBackingOf(handle);
+  }
+
   invalInode(nodeid: number, offset = 0, length = 0): Promise<void> {
     return this.notify(encodeInvalInode(nodeid, offset, length));
   }

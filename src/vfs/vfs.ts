@@ -10,9 +10,9 @@ import type {
   FuseFilesystem,
   IoctlRequest,
   IoctlResult,
+  DataPathShared,
   NameChange,
   OpenIntent,
-  SessionHooks,
   SetattrRequest,
   StatfsResult,
   TruncateCause,
@@ -22,12 +22,16 @@ import { decodeMmapIntent, P2PEMU_IOC_MMAP_INTENT } from './mmap-intent.js';
 import { S_IFDIR, S_IFLNK, S_IFREG, type DeviceFile, type DirNode, type VNode } from './node.js';
 import { pathOf, type InodeTable } from './tree.js';
 import { sliceAt } from './command-file.js';
+import { NOT_MOUNTED, type MountPort } from './mount-port.js';
 
 const O_ACCMODE = 3;
 const O_WRONLY = 1;
 const O_RDWR = 2;
 const O_DIRECT = 0o40000;
 const PAGE_SIZE = 4096;
+
+/** How long a store that changed the tree waits at most for the kernel to forget the changed names. */
+const NAMES_SETTLE_MS = 2000;
 
 /** How long the kernel may cache names and attributes of the (mostly static) tree. */
 export const STATIC_TIMEOUT_S = 1;
@@ -51,29 +55,29 @@ function activeOrThrow(n: VNode): void {
   if (n.removed) throw kernelError('ENODEV', `${n.name} was removed`);
 }
 
-/** How the tree tells the kernel's caches that something changed (set by the daemon). */
-export interface CacheInvalidation {
-  /** settles once the kernel has dropped the name (or never had it) */
-  entry(parentIno: number, name: string): Promise<void>;
-  inode(ino: number): Promise<void>;
-}
-
 export class Vfs implements FuseFilesystem {
   private readonly mountTimeMs = Date.now();
   /** lookup counts of nodes created per lookup (fresh identities), released at FORGET */
   private readonly freshLookups = new Map<number, number>();
 
-  invalidation: CacheInvalidation | undefined;
+  /** the mount this tree is served on (the daemon connects it once mounted) */
+  port: MountPort = NOT_MOUNTED;
   /** name invalidations not yet done: a store that removed a device waits for them, as remove is synchronous in the kernel */
   private readonly pendingInvals = new Set<Promise<void>>();
-  private session: SessionHooks | undefined;
   /** open handles of per-open device files, so a file can be revoked */
   private readonly openFiles = new Map<DeviceFile, OpenText>();
 
-  constructor(readonly table: InodeTable) {}
+  /**
+   * @param dataPath the memory the tree shares with the data path threads (the
+   *   P2P-mapping count that routes O_DIRECT here, and the counters they keep)
+   */
+  constructor(
+    readonly table: InodeTable,
+    readonly dataPath?: DataPathShared,
+  ) {}
 
-  bindSession(hooks: SessionHooks): void {
-    this.session = hooks;
+  connect(port: MountPort): void {
+    this.port = port;
   }
 
   describe(nodeid: number): string | undefined {
@@ -81,20 +85,10 @@ export class Vfs implements FuseFilesystem {
     return n ? pathOf(n) : undefined;
   }
 
-  /** O_DIRECT on checkDirect backings reaches the tree (on) or stays in the data path (off). */
-  setDirectIoCheck(on: boolean): void {
-    this.session?.setDirectIoCheck(on);
-  }
-
-  /** What the data path served for a stats slot (zeros before the session is bound). */
-  dataPathStats(slot: number) {
-    return this.session?.dataPathStats(slot) ?? { reads: 0, writes: 0, bytesRead: 0, bytesWritten: 0 };
-  }
-
   /** The data path stops serving this open file; its next reads and writes come to its own methods. */
   revokeBacking(file: DeviceFile): void {
     const h = this.openFiles.get(file);
-    if (h) this.session?.dropBacking(h);
+    if (h) this.port.stopServing(h);
   }
 
   /** Removes a subtree and drops the kernel's cached name for it. */
@@ -110,15 +104,17 @@ export class Vfs implements FuseFilesystem {
   }
 
   private invalidateEntry(parentIno: number, name: string): void {
-    const p = this.invalidation?.entry(parentIno, name);
-    if (!p) return;
+    const p = this.port.invalidateEntry(parentIno, name);
     this.pendingInvals.add(p);
     void p.finally(() => this.pendingInvals.delete(p));
   }
 
-  /** Resolves once every name dropped so far is gone from the kernel's cache. */
+  /** Resolves once every name dropped so far is gone from the kernel's cache (waiting NAMES_SETTLE_MS at most). */
   private async namesSettled(): Promise<void> {
-    while (this.pendingInvals.size > 0) await Promise.all([...this.pendingInvals]);
+    const deadline = Date.now() + NAMES_SETTLE_MS;
+    while (this.pendingInvals.size > 0 && Date.now() < deadline) {
+      await Promise.race([Promise.all([...this.pendingInvals]), new Promise((r) => setTimeout(r, deadline - Date.now()).unref())]);
+    }
   }
 
   private attrOf(ino: number, n: VNode): Attr {

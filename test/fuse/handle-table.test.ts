@@ -5,10 +5,11 @@ import { HANDLE_CAPACITY, HandleTable } from '../../src/fuse/handle-table.js';
 
 const backing = { id: 7, fd: 42, offset: 8192, size: 1 << 20, writable: true, directAlign: 512, checkDirect: true, statsSlot: 3 };
 
-/** A table and a second view of its buffers, as a reader thread has. */
+/** A table over what a filesystem shares, and a second view of its buffers, as a reader thread has. */
 function tables() {
-  const main = new HandleTable();
-  return { main, reader: new HandleTable(main.buffers) };
+  const shared = { directCheck: new Int32Array(new SharedArrayBuffer(4)), counters: new BigInt64Array(new SharedArrayBuffer(8 * 4 * 8)) };
+  const main = new HandleTable(HandleTable.allocate(shared));
+  return { main, reader: new HandleTable(main.buffers), shared };
 }
 
 describe('handle table', () => {
@@ -48,24 +49,27 @@ describe('handle table', () => {
     expect([reader.backingFd(0), reader.backingFd(HANDLE_CAPACITY + 5)]).toEqual([-1, -1]);
   });
 
-  test('O_DIRECT goes to the main thread only for backings that ask for the check, and only while the check is on', () => {
-    const { main, reader } = tables();
+  test('O_DIRECT goes to the main thread only for backings that ask for the check, and only while the filesystem says so', () => {
+    const { main, reader, shared } = tables();
     const checked = main.open('ns', backing);
     const plain = main.open('bar', { ...backing, checkDirect: false });
     expect(reader.directNeedsMain(checked)).toBe(false);
-    main.setDirectIoCheck(true);
+    Atomics.store(shared.directCheck, 0, 2); // two files with P2P mappings
     expect([reader.directNeedsMain(checked), reader.directNeedsMain(plain)]).toEqual([true, false]);
   });
 
-  test('what readers serve is counted per stats slot, reads and writes apart', () => {
-    const { main, reader } = tables();
+  test('what readers serve is counted in the filesystem\'s counters, per stats slot, reads and writes apart', () => {
+    const { main, reader, shared } = tables();
     const fh = main.open('ns', backing);
     const other = main.open('bar', { ...backing, statsSlot: undefined });
+    const beyond = main.open('bar', { ...backing, statsSlot: 8 }); // the counters hold slots 0..7
     reader.count(fh, false, 4096);
     reader.count(fh, false, 4096);
     reader.count(fh, true, 512);
     reader.count(other, true, 1 << 20);
-    expect(main.statsOf(3)).toEqual({ reads: 2, writes: 1, bytesRead: 8192, bytesWritten: 512 });
+    reader.count(beyond, true, 1 << 20);
+    expect([...shared.counters.subarray(3 * 4, 4 * 4)]).toEqual([2n, 1n, 8192n, 512n]);
+    expect(shared.counters.reduce((a, b) => a + b, 0n)).toBe(2n + 1n + 8192n + 512n);
   });
 
   test('more open files than slots: the open fails instead of overwriting one', () => {

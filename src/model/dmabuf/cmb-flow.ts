@@ -18,8 +18,9 @@ import type { HostModel } from '../host-model.js';
 import { formatBytes } from '../mm/folio-report.js';
 import { pgmapStructPages } from '../mm/vmemmap.js';
 import { NVME_CMBSZ_RDS } from '../nvme/regs.js';
-import { classifyP2p } from '../nvme/io.js';
-import { MapType } from '../p2pdma/index.js';
+import { allocationRef, ioNamespace, NvmeIoPath } from '../nvme/io.js';
+import { NvmeOpcode } from '../nvme/map-data.js';
+import { MapType, type P2pAllocation } from '../p2pdma/index.js';
 import type { PciDev } from '../pci/index.js';
 import { DmaBufCore } from './dmabuf.js';
 
@@ -71,12 +72,22 @@ export function oDirectIntoP2pmem(m: HostModel, nvme: PciDev, accel: PciDev, byt
     steps.push({ what: `open ${nvme.name}n1`, refused: `ENODEV: ${nvme.name} has no namespace` });
     return r;
   }
+  let alloc: P2pAllocation;
   try {
-    const path = classifyP2p(ns, accel, m.p2pdma);
+    alloc = m.p2pdma.allocMmap(accel, { len: chunk, pgoff: 0, shared: true, pid: 1, comm: 'dmabuf-flow' });
+  } catch (err) {
+    steps.push({ what: `map ${accel.name}'s p2pmem/allocate`, refused: refusal(err) });
+    return r;
+  }
+  try {
+    const segments = [{ len: chunk, mem: { kind: 'p2p' as const, alloc: allocationRef(alloc), offset: 0 } }];
+    const path = new NvmeIoPath(m.p2pdma).map({ ns: ioNamespace(ns), opcode: NvmeOpcode.READ, segments })[0]!.path;
     steps.push({ what: `O_DIRECT read of ${ns.name}: GUP pins the P2P pages (FOLL_PCI_P2PDMA), ${nvme.name} writes ${accel.name}'s BAR ${path === 'p2p-switch' ? 'through the switch' : 'through the host bridge'}` });
   } catch (err) {
     steps.push({ what: `O_DIRECT read of ${ns.name}`, refused: refusal(err) });
     return r;
+  } finally {
+    m.p2pdma.freeMmap(alloc);
   }
   r.ok = true;
   r.p2pBytes = bytes;

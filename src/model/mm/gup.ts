@@ -12,7 +12,13 @@ export interface VmaFlags {
 }
 
 // kernel: check_vma_flags(), mm/gup.c
-/** A VM_IO/VM_PFNMAP VMA is refused before any page is looked at: EFAULT, which O_DIRECT returns as is. */
+/** Why GUP refuses a VMA (EFAULT, which O_DIRECT returns as is), or undefined: VM_IO/VM_PFNMAP is refused before any page is looked at. */
+export function vmaFlagsRefusal(vma: VmaFlags): string | undefined {
+  return vma.pfnmap ? `${vma.what} is a VM_PFNMAP|VM_IO mapping: GUP has no struct page to pin` : undefined;
+}
+
+/** check_vma_flags() as a throw: EFAULT for a PFN map. */
 export function checkVmaFlags(vma: VmaFlags): void {
-  if (vma.pfnmap) throw kernelError('EFAULT', `${vma.what} is a VM_PFNMAP|VM_IO mapping: GUP has no struct page to pin`);
+  const refusal = vmaFlagsRefusal(vma);
+  if (refusal) throw kernelError('EFAULT', refusal);
 }

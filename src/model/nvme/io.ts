@@ -1,71 +1,132 @@
-// What the kernel decides when an O_DIRECT request on a namespace names user
-// memory that is P2P memory (kernel-facts §4): the queue must advertise
-// BLK_FEAT_PCI_P2PDMA (else GUP refuses the pages: EREMOTEIO), the map type of
-// (provider, this NVMe function) decides (NOT_SUPPORTED: EREMOTEIO), and every
-// transfer is counted per (client, provider, path).
+// The I/O path of a namespace as the model owns it: a request as the kernel
+// sees one (namespace, opcode, the segments of the caller's buffer) is mapped
+// (map-data.ts decides; a map type the cache lacks is computed here, logged
+// the way the first DMA mapping of a pair logs it), the I/O runs, and what it
+// moved is counted per (client, provider, path) and per namespace (what
+// /sys/block/X/stat and the SMART log report), with what the reader threads
+// served for the namespace merged in.
 
 import { kernelError } from '../../errno.js';
-import { MapType, type P2pdmaSubsystem } from '../p2pdma/index.js';
-import type { PciDev } from '../pci/index.js';
-import type { NvmeNamespace } from './ctrl.js';
+import type { P2pAllocation, P2pdmaSubsystem } from '../p2pdma/index.js';
+import { mapTypesIdx } from '../p2pdma/provider.js';
+import type { MapType } from '../p2pdma/map-type.js';
+import type { CtrlIoTotals } from './admin.js';
+import type { NvmeCtrl, NvmeNamespace } from './ctrl.js';
+import { decideIo, movesToDevice, type IoNamespace, type IoPiece, type IoRequest, type MapTypeTable, type P2pAllocationRef } from './map-data.js';
+import { TransferStats } from './transfer-stats.js';
 
-export type IoPath = 'host' | 'p2p-switch' | 'p2p-host-bridge';
+const facts = new WeakMap<NvmeNamespace, IoNamespace>();
 
-/** The path one piece of a request takes; throws EREMOTEIO where the kernel fails the I/O. */
-export function classifyP2p(ns: NvmeNamespace, provider: PciDev | undefined, p2pdma: P2pdmaSubsystem): IoPath {
-  if (!provider) return 'host';
-  // kernel: try_grab_folio() without FOLL_PCI_P2PDMA (queue without the feature)
-  if (!ns.ctrl.p2pdmaQueues) throw kernelError('EREMOTEIO', `${ns.name}: its queue does not support P2PDMA, GUP refuses P2P pages`);
-  // kernel: pci_p2pdma_map_type() via pci_p2pdma_state() on the DMA mapping path
-  const type = p2pdma.mapType(provider, ns.ctrl.dev);
-  if (type === MapType.BUS_ADDR) return 'p2p-switch';
-  if (type === MapType.THRU_HOST_BRIDGE) return 'p2p-host-bridge';
-  throw kernelError('EREMOTEIO', `${ns.ctrl.dev.bdf} cannot reach P2P memory of ${provider.bdf}`);
+/** A namespace's facts for the decision (one object per namespace, so it also names the namespace in the counters). */
+export function ioNamespace(ns: NvmeNamespace): IoNamespace {
+  let f = facts.get(ns);
+  if (!f) {
+    f = { name: ns.name, client: ns.ctrl.dev.bdf, clientIdx: mapTypesIdx(ns.ctrl.dev), p2pdmaQueues: ns.ctrl.p2pdmaQueues };
+    facts.set(ns, f);
+  }
+  return f;
 }
 
-export interface TransferCount {
-  client: string;
-  provider: string;
-  path: IoPath | 'refused';
-  reads: number;
-  writes: number;
-  bytes: number;
+const noIo = (): CtrlIoTotals => ({ readCmds: 0, writeCmds: 0, bytesRead: 0, bytesWritten: 0 });
+
+/** An allocation as a request names it. */
+export function allocationRef(a: P2pAllocation): P2pAllocationRef {
+  return { id: a.id, provider: a.provider.dev.bdf, pgmap: a.pgmap.start };
 }
 
-/** Transfers per (client, provider, path): what `p2pemu status` and debugfs show. */
-export class TransferStats {
-  private readonly counts = new Map<string, TransferCount>();
+/** The table with one more answer (a provider without P2PDMA state gets NOT_SUPPORTED, never cached). */
+function withAnswer(table: MapTypeTable, provider: string, clientIdx: number, type: MapType): MapTypeTable {
+  const inner = new Map(table.get(provider) ?? []);
+  inner.set(clientIdx, type);
+  return new Map(table).set(provider, inner);
+}
 
-  add(client: PciDev, provider: PciDev | undefined, path: IoPath | 'refused', write: boolean, bytes: number): void {
-    const key = `${client.bdf}|${provider?.bdf ?? 'host'}|${path}`;
-    let c = this.counts.get(key);
-    if (!c) {
-      c = { client: client.bdf, provider: provider?.bdf ?? 'host memory', path, reads: 0, writes: 0, bytes: 0 };
-      this.counts.set(key, c);
+export class NvmeIoPath {
+  /** per namespace: what requests through submit() moved, and its data-path slot */
+  private readonly namespaces = new WeakMap<IoNamespace, { done: CtrlIoTotals; slot: number | undefined }>();
+
+  constructor(
+    private readonly p2pdma: P2pdmaSubsystem,
+    readonly stats: TransferStats = new TransferStats(),
+  ) {}
+
+  /** The pieces of a request with their paths; throws the kernel's errno, a refusal counted. */
+  map(req: IoRequest): IoPiece[] {
+    let table = this.p2pdma.mapTypeTable;
+    for (;;) {
+      const d = decideIo(req, table);
+      if (d.kind === 'mapped') return d.pieces;
+      if (d.kind === 'failed') {
+        if (d.refused) this.stats.add(req.ns.client, d.refused.provider, 'refused', movesToDevice(req.opcode), 0);
+        throw kernelError(d.errno, d.message);
+      }
+      // kernel: pci_p2pdma_map_type(): computed (verbosely) and cached on first use
+      const host = this.p2pdma.host;
+      const type = this.p2pdma.mapType(host.find(d.provider), host.find(req.ns.client));
+      if (table.get(d.provider)?.get(req.ns.clientIdx) === undefined) table = withAnswer(table, d.provider, req.ns.clientIdx, type);
     }
-    if (write) c.writes++;
-    else c.reads++;
-    c.bytes += bytes;
   }
 
-  private readonly sources: (() => TransferCount[])[] = [];
-
-  /** Counts kept elsewhere (the data path's shared counters), merged into all(). */
-  addSource(source: () => TransferCount[]): void {
-    this.sources.push(source);
+  private entry(ns: IoNamespace) {
+    let e = this.namespaces.get(ns);
+    if (!e) {
+      e = { done: noIo(), slot: this.stats.dataPathSlot(ns.client) };
+      this.namespaces.set(ns, e);
+    }
+    return e;
   }
 
-  all(): TransferCount[] {
-    const merged = new Map<string, TransferCount>();
-    for (const c of [...this.counts.values(), ...this.sources.flatMap((s) => s())]) {
-      const key = `${c.client}|${c.provider}|${c.path}`;
-      const m = merged.get(key);
-      if (m) {
-        m.reads += c.reads;
-        m.writes += c.writes;
-        m.bytes += c.bytes;
-      } else merged.set(key, { ...c });
+  /** Maps a request, runs its I/O (which may wait), and counts what it moved. */
+  submit<T>(req: IoRequest, io: () => T): T {
+    const pieces = this.map(req);
+    const result = io();
+    const count = () => this.count(req, pieces);
+    if (result instanceof Promise) return result.then((r) => (count(), r)) as T;
+    count();
+    return result;
+  }
+
+  private count(req: IoRequest, pieces: IoPiece[]): void {
+    const write = movesToDevice(req.opcode);
+    for (const p of pieces) this.stats.add(req.ns.client, p.provider, p.path, write, p.len);
+    const done = this.entry(req.ns).done;
+    const bytes = pieces.reduce((n, p) => n + p.len, 0);
+    if (write) {
+      done.writeCmds++;
+      done.bytesWritten += bytes;
+    } else {
+      done.readCmds++;
+      done.bytesRead += bytes;
     }
-    return [...merged.values()];
+  }
+
+  /** The shared counter slot the reader threads count a namespace's I/O in (undefined when all are taken). */
+  dataPathSlot(ns: IoNamespace): number | undefined {
+    return this.entry(ns).slot;
+  }
+
+  /** Everything a namespace did: requests through here and what the reader threads served. */
+  totals(ns: IoNamespace): CtrlIoTotals {
+    const e = this.entry(ns);
+    const d = e.slot === undefined ? undefined : this.stats.dataPathCounts(e.slot);
+    return {
+      readCmds: e.done.readCmds + (d?.reads ?? 0),
+      writeCmds: e.done.writeCmds + (d?.writes ?? 0),
+      bytesRead: e.done.bytesRead + (d?.bytesRead ?? 0),
+      bytesWritten: e.done.bytesWritten + (d?.bytesWritten ?? 0),
+    };
+  }
+
+  /** A controller's I/O: the sum over its namespaces (the SMART log's data units and commands). */
+  ctrlTotals(ctrl: NvmeCtrl): CtrlIoTotals {
+    const sum = noIo();
+    for (const ns of ctrl.namespaces) {
+      const t = this.totals(ioNamespace(ns));
+      sum.readCmds += t.readCmds;
+      sum.writeCmds += t.writeCmds;
+      sum.bytesRead += t.bytesRead;
+      sum.bytesWritten += t.bytesWritten;
+    }
+    return sum;
   }
 }

@@ -96,6 +96,7 @@ let nextAllocationId = 1;
 
 export class P2pdmaSubsystem {
   private readonly providers = new Map<PciDev, P2pdmaProvider>();
+  private readonly mapTypesByProvider = new Map<string, ReadonlyMap<number, MapType>>();
   readonly allocations = new Map<number, P2pAllocation>();
   /** every registration refused since boot, with the rule that refused it */
   readonly refusals: RegistrationRefusal[] = [];
@@ -113,6 +114,11 @@ export class P2pdmaSubsystem {
     return p && !p.released ? p : undefined;
   }
 
+  /** Every live provider's map-type cache by provider BDF, as data (the I/O decision reads it). */
+  get mapTypeTable(): ReadonlyMap<string, ReadonlyMap<number, MapType>> {
+    return this.mapTypesByProvider;
+  }
+
   allProviders(): P2pdmaProvider[] {
     return [...this.providers.values()].filter((p) => !p.released);
   }
@@ -123,6 +129,7 @@ export class P2pdmaSubsystem {
     if (!p) {
       p = new P2pdmaProvider(dev);
       this.providers.set(dev, p);
+      this.mapTypesByProvider.set(dev.bdf, p.mapTypes);
       this.events.poolCreated?.(p);
     }
     return p;
@@ -219,8 +226,8 @@ export class P2pdmaSubsystem {
 
   // kernel: pci_p2pdma_map_type()
   /** The map type the DMA path uses: cached per (provider, client); computed verbosely on first use. */
-  mapType(provider: PciDev, client: PciDev | undefined): MapType {
-    const p = this.providerOf(provider);
+  mapType(provider: PciDev | undefined, client: PciDev | undefined): MapType {
+    const p = provider && this.providerOf(provider);
     if (!p || !client) return MapType.NOT_SUPPORTED;
     const cached = p.mapTypes.get(mapTypesIdx(client));
     if (cached !== undefined) return cached;
@@ -386,6 +393,7 @@ export class P2pdmaSubsystem {
     await drained;
     p.released = true;
     p.mapTypes.clear();
+    this.mapTypesByProvider.delete(dev.bdf);
     p.pool.destroy();
     this.events.released?.(p);
   }

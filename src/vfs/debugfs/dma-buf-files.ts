@@ -4,13 +4,13 @@
 // the exporter's BAR bytes. A real dma-buf mmap of MMIO is a PFN map
 // (VM_PFNMAP|VM_IO); FUSE cannot make one, so the refusal is modelled where it
 // bites: an O_DIRECT whose buffer lies in such a mapping fails with EFAULT, as
-// GUP's check_vma_flags() makes it (devfs/nvme-dev.ts).
+// GUP's check_vma_flags() makes it (model/nvme/map-data.ts).
 
 import { kernelError } from '../../errno.js';
 import { preadSync } from '../../memory/fd-io.js';
 import type { DmaBuf, DmaBufCore } from '../../model/dmabuf/dmabuf.js';
 import type { DeviceFile, DeviceNode, FileBacking } from '../node.js';
-import { trackPfnMap, type P2pmemContext } from '../sysfs/p2pmem-group.js';
+import type { P2pmemContext } from '../sysfs/p2pmem-group.js';
 
 /** One open of a dma-buf file: served from the exporter's BAR until the buffer is revoked. */
 class DmaBufFile implements DeviceFile {
@@ -62,7 +62,7 @@ export function addDmabufFiles(ctx: P2pmemContext, core: DmaBufCore): void {
       openFile: () => new DmaBufFile(ctx, core, buf, opens),
     });
     nodes.set(buf, { node, opens });
-    trackPfnMap(ctx, node.ino, `a mapping of dma-buf ${buf.id} (exported by ${buf.exporter.bdf})`);
+    ctx.mappings.set(node.ino, { kind: 'pfnmap', what: `a mapping of dma-buf ${buf.id} (exported by ${buf.exporter.bdf})` });
     ctx.vfs.added(dir, node.name);
   };
   // revoked with its exporter, or released with its last reference: the file goes
@@ -70,9 +70,9 @@ export function addDmabufFiles(ctx: P2pmemContext, core: DmaBufCore): void {
     const n = nodes.get(buf);
     if (!n) return;
     nodes.delete(buf);
-    trackPfnMap(ctx, n.node.ino, undefined);
+    ctx.mappings.set(n.node.ino, undefined);
     for (const f of n.opens) ctx.vfs.revokeBacking(f);
-    void ctx.vfs.invalidation?.inode(n.node.ino).catch(() => undefined);
+    void ctx.vfs.port.invalidateInode(n.node.ino).catch(() => undefined);
     ctx.vfs.remove(n.node);
   };
   core.events.revoked = drop;

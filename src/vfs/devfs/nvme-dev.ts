@@ -1,7 +1,10 @@
 // /dev/nvmeX, /dev/nvmeXnY and /dev/ngXnY. Namespaces are regular files
 // standing in for block devices: fixed size, block ioctls answered, O_DIRECT
-// in whole logical blocks, O_DIRECT into P2P memory decided by the kernel's
-// rules (p2p-decision.ts); NVMe passthrough on all three (nvme-ioctl.ts).
+// in whole logical blocks (the data path enforces it, from the backing's
+// directAlign); NVMe passthrough on all three (nvme-ioctl.ts). An O_DIRECT
+// read or write that reaches this file becomes a request as the kernel sees
+// one (the namespace, the opcode, the segments of the caller's buffer), which
+// the model's I/O path decides and counts (model/nvme/io.ts): this file translates.
 
 import { kernelError } from '../../errno.js';
 import type { NamespaceBacking, NamespaceStore } from '../../memory/namespace-store.js';
@@ -9,14 +12,15 @@ import type { Profile } from '../../config/spec.js';
 import { preadSync, pwriteSync } from '../../memory/fd-io.js';
 import { punchHole } from '../../memory/punch-hole.js';
 import type { KernelLog } from '../../model/klog.js';
-import { canDma, timeoutAndReset, type CtrlIoTotals, type NvmeCtrl, type NvmeNamespace } from '../../model/nvme/index.js';
+import { canDma, ioNamespace, NvmeOpcode, timeoutAndReset, type IoRequest, type NvmeCtrl, type NvmeIoPath, type NvmeNamespace } from '../../model/nvme/index.js';
+import type { P2pdmaProvider, P2pdmaSubsystem } from '../../model/p2pdma/index.js';
+import { callerMemory, userRangesOf } from '../../caller-memory/index.js';
 import type { Caller } from '../caller.js';
 import type { DeviceFile, DirNode, FileBacking, IoctlCall, VNode } from '../node.js';
-import { allocationNode, type AllocateFile } from '../sysfs/p2pmem-group.js';
+import type { P2pMappings } from '../p2p-mappings.js';
+import { allocationNode, type AllocateFile, type P2pmemContext } from '../sysfs/p2pmem-group.js';
 import { genericName } from '../sysfs/nvme-sysfs.js';
-import { callerMemory, userRangesOf } from '../../caller-memory/index.js';
 import { blockIoctl, nvmeIoctl, type IoctlAnswer } from './nvme-ioctl.js';
-import { countPieces, decideP2p, type DecidedPiece, type P2pDecisionContext } from './p2p-decision.js';
 
 const O_DIRECT = 0o40000;
 // include/uapi/linux/falloc.h
@@ -27,72 +31,31 @@ const FALLOC_FL_WRITE_ZEROES = 0x80;
 const BLKDEV_FALLOC_FL_SUPPORTED = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE | FALLOC_FL_WRITE_ZEROES;
 const IO_QID = 1;
 
-/** I/O a namespace served on the main thread (the data path counts the rest per stats slot). */
-interface NsCounters {
-  reads: number;
-  writes: number;
-  bytesRead: number;
-  bytesWritten: number;
-}
-
-export interface NvmeDevContext extends P2pDecisionContext {
+export interface NvmeDevContext {
+  p2pdma: P2pdmaSubsystem;
+  /** the model's I/O path: decisions, transfer and per-namespace counters */
+  io: NvmeIoPath;
   store: NamespaceStore;
+  p2p: P2pmemContext;
+  /** which files' mappings hold P2P memory or PFN maps */
+  mappings: P2pMappings;
   profile: Profile;
   klog: KernelLog;
-  /** next free data-path stats slot */
-  nextStatsSlot: number;
-  /** per namespace: its backing file, data-path stats slot, main-thread counters and open files */
-  namespaces: Map<NvmeNamespace, { backing: NamespaceBacking; slot: number; counters: NsCounters; open: Set<NamespaceFile> }>;
+  /** allocate files of the RFC's /dev/nvmeX mmap (and every other allocate file), per provider */
+  openAllocations: Map<P2pdmaProvider, Set<AllocateFile>>;
+  /** per namespace: its backing file and the open files on it */
+  namespaces: Map<NvmeNamespace, { backing: NamespaceBacking; open: Set<NamespaceFile> }>;
   mountedAt: number;
-  backingOf(ns: NvmeNamespace): NamespaceBacking;
-  countIo(ns: NvmeNamespace, write: boolean, bytes: number): void;
-  ctrlIo(ctrl: NvmeCtrl): CtrlIoTotals;
-  powerOnHours(): number;
-  /** after a controller reset: open namespace files may be served by the data path again */
-  dataPathBack(ctrl: NvmeCtrl): void;
 }
 
-/** Everything a namespace did: main-thread counters plus what the data path served. */
+export const backingOf = (ctx: NvmeDevContext, ns: NvmeNamespace): NamespaceBacking => ctx.namespaces.get(ns)!.backing;
+
+export const powerOnHours = (ctx: NvmeDevContext): number => Math.floor((Date.now() - ctx.mountedAt) / 3_600_000);
+
+/** Everything a namespace did, in /sys/block/X/stat terms. */
 export function namespaceIo(ctx: NvmeDevContext, ns: NvmeNamespace): { reads: number; writes: number; sectorsRead: number; sectorsWritten: number } {
-  const t = totals(ctx, ns);
+  const t = ctx.io.totals(ioNamespace(ns));
   return { reads: t.readCmds, writes: t.writeCmds, sectorsRead: Math.floor(t.bytesRead / 512), sectorsWritten: Math.floor(t.bytesWritten / 512) };
-}
-
-function totals(ctx: NvmeDevContext, ns: NvmeNamespace): CtrlIoTotals {
-  const e = ctx.namespaces.get(ns);
-  if (!e) return { readCmds: 0, writeCmds: 0, bytesRead: 0, bytesWritten: 0 };
-  const d = ctx.p2p.vfs.dataPathStats(e.slot);
-  return { readCmds: e.counters.reads + d.reads, writeCmds: e.counters.writes + d.writes, bytesRead: e.counters.bytesRead + d.bytesRead, bytesWritten: e.counters.bytesWritten + d.bytesWritten };
-}
-
-/** The NvmeDevContext helpers that only need the context itself. */
-export function nvmeDevHelpers(ctx: Omit<NvmeDevContext, 'backingOf' | 'countIo' | 'ctrlIo' | 'powerOnHours' | 'dataPathBack'>): NvmeDevContext {
-  const full = ctx as NvmeDevContext;
-  full.backingOf = (ns) => ctx.namespaces.get(ns)!.backing;
-  full.countIo = (ns, write, bytes) => {
-    const c = ctx.namespaces.get(ns)!.counters;
-    if (write) {
-      c.writes++;
-      c.bytesWritten += bytes;
-    } else {
-      c.reads++;
-      c.bytesRead += bytes;
-    }
-  };
-  full.ctrlIo = (ctrl) => {
-    const sum: CtrlIoTotals = { readCmds: 0, writeCmds: 0, bytesRead: 0, bytesWritten: 0 };
-    for (const ns of ctrl.namespaces) {
-      const t = totals(full, ns);
-      sum.readCmds += t.readCmds;
-      sum.writeCmds += t.writeCmds;
-      sum.bytesRead += t.bytesRead;
-      sum.bytesWritten += t.bytesWritten;
-    }
-    return sum;
-  };
-  full.powerOnHours = () => Math.floor((Date.now() - ctx.mountedAt) / 3_600_000);
-  full.dataPathBack = () => undefined; // files get their backing back at their next read (lateBacking)
-  return full;
 }
 
 /**
@@ -127,47 +90,44 @@ export class NamespaceFile implements DeviceFile {
       writable: true,
       directAlign: this.ns.lbaSize,
       checkDirect: true,
-      statsSlot: this.entry.slot,
+      statsSlot: this.ctx.io.dataPathSlot(ioNamespace(this.ns)),
     };
   }
 
-  /** The P2P pieces of an O_DIRECT request (the caller waits in its read or write). */
-  private async decide(caller: Caller, offset: number, len: number, write: boolean): Promise<DecidedPiece[]> {
-    const ranges = this.ctx.p2p.mountDev() ? await userRangesOf(callerMemory, caller.pid, offset, len) : undefined;
-    return decideP2p(this.ctx, this.ns, caller, ranges, len, write);
-  }
-
-  private checkDirect(offset: number, len: number, flags: number): boolean {
-    if (!(flags & O_DIRECT)) return false;
-    if (offset % this.ns.lbaSize !== 0 || len % this.ns.lbaSize !== 0) throw kernelError('EINVAL', 'O_DIRECT needs whole logical blocks');
-    return true;
+  /** The request a read or write of `len` bytes at `offset` is: with O_DIRECT, the caller's buffer as the kernel would pin it. */
+  private async request(caller: Caller, offset: number, len: number, flags: number, opcode: number): Promise<IoRequest> {
+    const device = this.ctx.p2p.vfs.port.device;
+    const ranges = flags & O_DIRECT && device ? await userRangesOf(callerMemory, caller.pid, offset, len) : undefined;
+    // a buffer that cannot be seen (io_uring, AIO) counts as host memory
+    const segments = ranges && device ? this.ctx.mappings.segmentsOf(caller.pid, device, ranges) : [{ len, mem: { kind: 'host' as const } }];
+    return { ns: ioNamespace(this.ns), opcode, segments };
   }
 
   /** Block I/O retried after the driver's timeout and reset, when the controller could not do DMA. */
   private busMasterCheck(write: boolean, bytes: number): void {
-    timeoutAndReset(this.ns.ctrl, this.ctx.klog, { opcode: write ? 0x01 : 0x02, qid: IO_QID, write, bytes, passthru: false });
+    timeoutAndReset(this.ns.ctrl, this.ctx.klog, { opcode: write ? NvmeOpcode.WRITE : NvmeOpcode.READ, qid: IO_QID, write, bytes, passthru: false });
   }
 
   async read(offset: number, size: number, caller: Caller, flags: number): Promise<Buffer> {
     const n = Math.max(0, Math.min(size, this.ns.size - offset));
     this.busMasterCheck(false, n);
-    const pieces = this.checkDirect(offset, size, flags) ? await this.decide(caller, offset, n, false) : hostOnly(n);
-    const out = Buffer.alloc(n);
-    preadSync(this.entry.backing.fd, out, offset);
-    countPieces(this.ctx, this.ns, pieces, false);
-    this.ctx.countIo(this.ns, false, n);
-    return out;
+    const req = await this.request(caller, offset, n, flags, NvmeOpcode.READ);
+    return this.ctx.io.submit(req, () => {
+      const out = Buffer.alloc(n);
+      preadSync(this.entry.backing.fd, out, offset);
+      return out;
+    });
   }
 
   async write(offset: number, data: Buffer, caller: Caller, flags: number): Promise<number> {
     if (offset >= this.ns.size && data.length > 0) throw kernelError('ENOSPC', 'write beyond the end of the namespace');
     const n = Math.min(data.length, this.ns.size - offset);
     this.busMasterCheck(true, n);
-    const pieces = this.checkDirect(offset, data.length, flags) ? await this.decide(caller, offset, n, true) : hostOnly(n);
-    pwriteSync(this.entry.backing.fd, data.subarray(0, n), offset);
-    countPieces(this.ctx, this.ns, pieces, true);
-    this.ctx.countIo(this.ns, true, n);
-    return n;
+    const req = await this.request(caller, offset, n, flags, NvmeOpcode.WRITE);
+    return this.ctx.io.submit(req, () => {
+      pwriteSync(this.entry.backing.fd, data.subarray(0, n), offset);
+      return n;
+    });
   }
 
   fsync(): void {
@@ -201,8 +161,6 @@ export class NamespaceFile implements DeviceFile {
     this.entry.open.delete(this);
   }
 }
-
-const hostOnly = (len: number): DecidedPiece[] => [{ addr: 0, len, provider: undefined, mapping: undefined, path: 'host' }];
 
 /** A character device with no read or write method: NVMe passthrough ioctls only (the controller, the generic ngXnY). */
 class PassthruFile implements DeviceFile {
@@ -251,14 +209,7 @@ export function addNvmeDevNodes(ctx: NvmeDevContext, devDir: DirNode, ctrl: Nvme
   for (const ns of ctrl.namespaces) {
     if (!ctx.namespaces.has(ns)) {
       const backing = ctx.store.open(`${ctrl.dev.bdf.replace(/:/g, '-')}-n${ns.nsid}`, ns.size);
-      const slot = ctx.nextStatsSlot++;
-      ctx.namespaces.set(ns, { backing, slot, counters: { reads: 0, writes: 0, bytesRead: 0, bytesWritten: 0 }, open: new Set() });
-      // what the data path served for this namespace is host-memory traffic
-      ctx.stats.addSource(() => {
-        const s = ctx.p2p.vfs.dataPathStats(slot);
-        if (s.reads + s.writes === 0) return [];
-        return [{ client: ctrl.dev.bdf, provider: 'host memory', path: 'host', reads: s.reads, writes: s.writes, bytes: s.bytesRead + s.bytesWritten }];
-      });
+      ctx.namespaces.set(ns, { backing, open: new Set() });
     }
     nodes.push(
       t.device(devDir, {

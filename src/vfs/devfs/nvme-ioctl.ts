@@ -17,12 +17,14 @@ import {
   type NvmeCtrl,
   type NvmeNamespace,
   type PassthruCmd,
+  ioNamespace,
 } from '../../model/nvme/index.js';
 import { callerMemory, copyToUser } from '../../caller-memory/index.js';
 import { isPrivileged, type Caller } from '../caller.js';
 import type { IoctlCall } from '../node.js';
-import { countPieces, decideP2p, sizeMappedAllocations, type DecidedPiece } from './p2p-decision.js';
-import type { NvmeDevContext } from './nvme-dev.js';
+import { sizeMappedAllocations } from '../sysfs/p2pmem-group.js';
+import type { UserSegment } from '../p2p-mappings.js';
+import { backingOf, powerOnHours, type NvmeDevContext } from './nvme-dev.js';
 import { preadSync, pwriteSync } from '../../memory/fd-io.js';
 
 // include/uapi/linux/fs.h: _IO(0x12, n) commands carry no size; the answer goes to *arg
@@ -127,32 +129,39 @@ function allowed(cmd: PassthruCmd, admin: boolean, caller: Caller): boolean {
   return admin ? [0x02, 0x06, 0x0a].includes(cmd.opcode) : cmd.opcode === nvme_cmd.read;
 }
 
+/** The BAR bytes behind a P2P segment: the device's view of the allocation it lies in. */
+function barRange(ctx: NvmeDevContext, seg: UserSegment): { bdf: string; bar: number; barSize: number; offset: number } {
+  if (seg.mem.kind !== 'p2p') throw new Error('not P2P memory');
+  const a = ctx.p2pdma.allocations.get(seg.mem.alloc.id);
+  if (!a) throw kernelError('EFAULT', 'the P2P memory of the buffer is gone');
+  const bar = a.provider.dev.bars.find((b) => b.index === a.bar)!;
+  return { bdf: a.provider.dev.bdf, bar: bar.index, barSize: bar.size, offset: a.barOffset + seg.mem.offset };
+}
+
 /** Where the data of a passthrough lands: the caller's memory, or device memory when its buffer is P2P memory. */
-async function toCaller(ctx: NvmeDevContext, caller: Caller, pieces: DecidedPiece[], data: Buffer): Promise<void> {
+async function toCaller(ctx: NvmeDevContext, caller: Caller, segments: UserSegment[], data: Buffer): Promise<void> {
   let off = 0;
-  for (const p of pieces) {
-    const chunk = data.subarray(off, off + p.len);
-    if (p.mapping) {
-      const f = ctx.p2p.sized.get(p.mapping.ino)!;
-      const bar = f.provider.dev.bars.find((b) => b.index === f.alloc!.bar)!;
-      await ctx.p2p.barView.write(f.provider.dev.bdf, bar.index, bar.size, f.alloc!.barOffset + (p.addr - p.mapping.start), chunk);
+  for (const seg of segments) {
+    const chunk = data.subarray(off, off + seg.len);
+    if (seg.mem.kind === 'p2p') {
+      const r = barRange(ctx, seg);
+      await ctx.p2p.barView.write(r.bdf, r.bar, r.barSize, r.offset, chunk);
     } else {
       // copy_to_user(): the caller's buffer must be writable memory, all of it
-      await copyToUser(caller.pid, BigInt(p.addr), chunk);
+      await copyToUser(caller.pid, BigInt(seg.addr), chunk);
     }
-    off += p.len;
+    off += seg.len;
   }
 }
 
-async function fromCaller(ctx: NvmeDevContext, caller: Caller, pieces: DecidedPiece[], len: number): Promise<Buffer> {
+async function fromCaller(ctx: NvmeDevContext, caller: Caller, segments: UserSegment[], len: number): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for (const p of pieces) {
-    if (p.mapping) {
-      const f = ctx.p2p.sized.get(p.mapping.ino)!;
-      const bar = f.provider.dev.bars.find((b) => b.index === f.alloc!.bar)!;
-      parts.push(await ctx.p2p.barView.read(f.provider.dev.bdf, bar.index, bar.size, f.alloc!.barOffset + (p.addr - p.mapping.start), p.len));
+  for (const seg of segments) {
+    if (seg.mem.kind === 'p2p') {
+      const r = barRange(ctx, seg);
+      parts.push(await ctx.p2p.barView.read(r.bdf, r.bar, r.barSize, r.offset, seg.len));
     } else {
-      const b = callerMemory.readMemory(caller.pid, p.addr, p.len);
+      const b = callerMemory.readMemory(caller.pid, seg.addr, seg.len);
       if (!b) throw kernelError('EFAULT', 'bad passthrough buffer address');
       parts.push(b);
     }
@@ -165,7 +174,7 @@ const status = (sc: number): CmdResult => ({ status: sc | NVME_STATUS_DNR, resul
 /** An I/O command (Read, Write, Flush, Write Zeroes) on a namespace, moving data through the P2P decisions. */
 async function ioCommand(ctx: NvmeDevContext, ns: NvmeNamespace, cmd: PassthruCmd & { addr: number }, caller: Caller): Promise<CmdResult> {
   if (cmd.opcode === nvme_cmd.flush) {
-    ctx.store.sync(ctx.backingOf(ns));
+    ctx.store.sync(backingOf(ctx, ns));
     return { status: 0, result: 0 };
   }
   if (cmd.opcode !== nvme_cmd.read && cmd.opcode !== nvme_cmd.write && cmd.opcode !== nvme_cmd.writeZeroes) return status(NVME_SC_INVALID_OPCODE);
@@ -173,7 +182,7 @@ async function ioCommand(ctx: NvmeDevContext, ns: NvmeNamespace, cmd: PassthruCm
   if ('status' in range) return range;
   const offset = range.slba * ns.lbaSize;
   const len = range.nlb * ns.lbaSize;
-  const fd = ctx.backingOf(ns).fd;
+  const fd = backingOf(ctx, ns).fd;
   if (cmd.opcode === nvme_cmd.writeZeroes) {
     pwriteSync(fd, Buffer.alloc(len), offset);
     return { status: 0, result: 0 };
@@ -181,17 +190,19 @@ async function ioCommand(ctx: NvmeDevContext, ns: NvmeNamespace, cmd: PassthruCm
   // the controller moves NLB blocks; a shorter buffer is a bad command
   if (cmd.dataLen < len || cmd.addr === 0) return status(NVME_SC_INVALID_FIELD);
   const write = cmd.opcode === nvme_cmd.write;
-  sizeMappedAllocations(ctx, caller);
-  const pieces = decideP2p(ctx, ns, caller, [{ addr: cmd.addr, len }], len, write);
-  if (write) {
-    pwriteSync(fd, await fromCaller(ctx, caller, pieces, len), offset);
-  } else {
-    const data = Buffer.alloc(len);
-    preadSync(fd, data, offset);
-    await toCaller(ctx, caller, pieces, data);
-  }
-  countPieces(ctx, ns, pieces, write);
-  ctx.countIo(ns, write, len);
+  sizeMappedAllocations(ctx.p2p, ctx.openAllocations, caller);
+  // the command's buffer, as the controller's DMA would see it: through the same decision as O_DIRECT
+  const device = ctx.p2p.vfs.port.device;
+  const segments: UserSegment[] = device ? ctx.mappings.segmentsOf(caller.pid, device, [{ addr: cmd.addr, len }]) : [{ addr: cmd.addr, len, mem: { kind: 'host' } }];
+  await ctx.io.submit({ ns: ioNamespace(ns), opcode: cmd.opcode, segments }, async () => {
+    if (write) {
+      pwriteSync(fd, await fromCaller(ctx, caller, segments, len), offset);
+    } else {
+      const data = Buffer.alloc(len);
+      preadSync(fd, data, offset);
+      await toCaller(ctx, caller, segments, data);
+    }
+  });
   return { status: 0, result: 0 };
 }
 
@@ -234,12 +245,11 @@ export async function nvmeIoctl(ctx: NvmeDevContext, ctrl: NvmeCtrl, ns: NvmeNam
   const bytes = cmd.dataLen;
   const write = !admin && cmd.opcode === nvme_cmd.write;
   if (timeoutAndReset(ctrl, ctx.klog, { opcode: cmd.opcode, qid: admin ? ADMIN_QID : IO_QID, write, bytes, passthru: true })) {
-    ctx.dataPathBack(ctrl);
     throw kernelError('EINTR', 'the command timed out and was cancelled by the controller reset');
   }
   let res: CmdResult;
   if (admin) {
-    res = adminCommand(ctrl, cmd, ctx.ctrlIo(ctrl), ctx.powerOnHours());
+    res = adminCommand(ctrl, cmd, ctx.io.ctrlTotals(ctrl), powerOnHours(ctx));
     if (res.data && res.status === 0) {
       if (cmd.addr === 0 || cmd.dataLen === 0) res = status(NVME_SC_INVALID_FIELD);
       else await copyToUser(caller.pid, BigInt(cmd.addr), res.data.subarray(0, Math.min(cmd.dataLen, res.data.length)));

@@ -15,6 +15,7 @@ import { isSharedMapping, type MmapIntent } from '../mmap-intent.js';
 import type { DeviceFile, DirNode, FileBacking } from '../node.js';
 import type { InodeTable } from '../tree.js';
 import type { Vfs } from '../vfs.js';
+import type { P2pMappings } from '../p2p-mappings.js';
 
 /** the size the kernel's bin attribute declares, so that tools checking mmap length against it do not refuse */
 export const ALLOCATE_FILE_SIZE = 2 ** 40;
@@ -26,34 +27,9 @@ export interface P2pmemContext {
   p2pdma: P2pdmaSubsystem;
   bars: BarStore;
   barView: BarView;
-  /** the mount's device as /proc/PID/maps prints it ("00:27"), known once mounted */
-  mountDev: () => string | undefined;
-  /** allocations sized so far, by node id: where O_DIRECT buffers may lie */
-  sized: Map<number, AllocateFile>;
-  /** files whose mmap is a PFN map (VM_PFNMAP|VM_IO: exported dma-bufs), by node id, with what they are */
-  pfnMaps: Map<number, string>;
-  /** bumped whenever `sized` or `pfnMaps` changes, so cached views of process mappings can tell they are stale */
-  sizedGeneration: number;
+  /** where O_DIRECT buffers may lie: allocations are entered here once sized */
+  mappings: P2pMappings;
   onEvent?: (msg: string, fields: Record<string, unknown>) => void;
-}
-
-function track(ctx: P2pmemContext, f: AllocateFile, on: boolean): void {
-  if (on) ctx.sized.set(f.ino, f);
-  else ctx.sized.delete(f.ino);
-  mappingsChanged(ctx);
-}
-
-/** A file whose mappings O_DIRECT must recognise as PFN maps appears or goes. */
-export function trackPfnMap(ctx: P2pmemContext, ino: number, what: string | undefined): void {
-  if (what === undefined) ctx.pfnMaps.delete(ino);
-  else ctx.pfnMaps.set(ino, what);
-  mappingsChanged(ctx);
-}
-
-function mappingsChanged(ctx: P2pmemContext): void {
-  ctx.sizedGeneration++;
-  // O_DIRECT requests need a look at the caller's buffer only while such mappings may exist
-  ctx.vfs.setDirectIoCheck(ctx.sized.size + ctx.pfnMaps.size > 0);
 }
 
 /** One open of allocate: unsized until its mmap (under run) or its first fault. */
@@ -84,7 +60,7 @@ export class AllocateFile implements DeviceFile {
     }
     this.range = { ino: this.ino, bdf: this.provider.dev.bdf, bar: this.alloc.bar, barOffset: this.alloc.barOffset, size: this.alloc.size };
     this.ctx.barView.ranges.add(this.range);
-    track(this.ctx, this, true);
+    this.ctx.mappings.set(this.ino, { kind: 'p2p', alloc: this.alloc });
     return this.alloc;
   }
 
@@ -121,7 +97,7 @@ export class AllocateFile implements DeviceFile {
   }
 
   private mappingsOf(caller: Caller) {
-    const dev = this.ctx.mountDev();
+    const dev = this.ctx.vfs.port.device;
     return dev ? callerMemory.fileMappings(caller.pid, dev, this.ino) : [];
   }
 
@@ -168,19 +144,32 @@ export class AllocateFile implements DeviceFile {
   async revoke(): Promise<void> {
     this.ctx.vfs.revokeBacking(this);
     if (this.range) this.ctx.barView.ranges.delete(this.range);
-    track(this.ctx, this, false);
-    await this.ctx.vfs.invalidation?.inode(this.ino).catch(() => undefined);
+    this.ctx.mappings.set(this.ino, undefined);
+    await this.ctx.vfs.port.invalidateInode(this.ino).catch(() => undefined);
   }
 
   release(): void {
     if (this.range) this.ctx.barView.ranges.delete(this.range);
-    if (this.alloc) track(this.ctx, this, false);
+    if (this.alloc) this.ctx.mappings.set(this.ino, undefined);
     if (this.alloc && !this.alloc.revoked) this.ctx.p2pdma.freeMmap(this.alloc);
   }
 }
 
 /** The allocate files open per provider, for revocation on removal. */
 export type OpenAllocations = Map<P2pdmaProvider, Set<AllocateFile>>;
+
+/**
+ * Allocations the caller mapped but never touched get their memory now, as
+ * the kernel's mmap() already gave it: O_DIRECT faults its buffer in before
+ * the request reaches us, an NVMe passthrough command does not.
+ */
+export function sizeMappedAllocations(ctx: P2pmemContext, open: OpenAllocations, caller: Caller): void {
+  const dev = ctx.vfs.port.device;
+  if (!dev) return;
+  for (const files of open.values()) {
+    for (const f of files) if (!f.alloc && callerMemory.fileMappings(caller.pid, dev, f.ino).length > 0) f.sizeFor(caller);
+  }
+}
 
 /** An allocate-like device node: each open is its own allocation from the provider (sized at first fault). */
 export function allocationNode(ctx: P2pmemContext, provider: P2pdmaProvider, files: Set<AllocateFile>): (caller: Caller, ino: number) => AllocateFile {

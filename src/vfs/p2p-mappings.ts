@@ -1,0 +1,97 @@
+// Files whose mappings hold memory an O_DIRECT buffer may lie in, by node id:
+// p2pmem allocations (once sized at their first fault) and PFN maps (the
+// dma-buf files). With them a caller's user ranges become a request's
+// segments: host memory, (allocation, offset), or a PFN map. Reader threads
+// see two words of it: how many such files exist (O_DIRECT on a namespace is
+// looked at only while some do) and a generation that changes with the set.
+
+import { callerMemory, type CallerMemory, type UserRange } from '../caller-memory/index.js';
+import { allocationRef, type IoSegment, type SegmentMemory } from '../model/nvme/index.js';
+import type { P2pAllocation } from '../model/p2pdma/index.js';
+
+export type MappedMemory = { kind: 'p2p'; alloc: P2pAllocation } | { kind: 'pfnmap'; what: string };
+
+/** A request segment with the caller's address of its first byte (the model ignores it; moving a passthrough's data needs it). */
+export type UserSegment = IoSegment & { addr: number };
+
+/** Index of the file count and of the generation in P2pMappings.shared. */
+export const MAPPED_FILES = 0;
+export const MAPPINGS_GENERATION = 1;
+
+interface ProcessMapping {
+  start: number;
+  end: number;
+  /** file offset of `start` */
+  offset: number;
+  mem: MappedMemory;
+}
+
+/** cached views of process mappings kept at most (a cache, not a registry) */
+const PROCESSES_KEPT = 1024;
+
+export class P2pMappings {
+  /** [MAPPED_FILES, MAPPINGS_GENERATION], shared with the reader threads */
+  readonly shared = new Int32Array(new SharedArrayBuffer(8));
+  private readonly byIno = new Map<number, MappedMemory>();
+  private readonly perProcess = new Map<number, { generation: number; maps: ProcessMapping[] }>();
+
+  constructor(private readonly mem: CallerMemory = callerMemory) {}
+
+  /** A file's mappings hold `mem` from now on (undefined: no longer). */
+  set(ino: number, mem: MappedMemory | undefined): void {
+    if (mem) this.byIno.set(ino, mem);
+    else if (!this.byIno.delete(ino)) return;
+    Atomics.store(this.shared, MAPPED_FILES, this.byIno.size);
+    Atomics.add(this.shared, MAPPINGS_GENERATION, 1);
+  }
+
+  get generation(): number {
+    return Atomics.load(this.shared, MAPPINGS_GENERATION);
+  }
+
+  /** The caller's mappings of such files, from /proc/TID/maps once per process and generation. */
+  private mappingsOf(tid: number, device: string): ProcessMapping[] {
+    const pid = this.mem.tgid(tid);
+    const generation = this.generation;
+    const hit = this.perProcess.get(pid);
+    if (hit && hit.generation === generation) return hit.maps;
+    const maps: ProcessMapping[] = [];
+    for (const m of this.mem.mappingsOfFiles(tid, device, new Set(this.byIno.keys()))) {
+      maps.push({ start: m.start, end: m.end, offset: m.offset, mem: this.byIno.get(m.ino)! });
+    }
+    if (this.perProcess.size >= PROCESSES_KEPT) this.perProcess.clear();
+    this.perProcess.set(pid, { generation, maps });
+    return maps;
+  }
+
+  /**
+   * The segments of a request whose buffer is `ranges` of task `tid`'s memory
+   * (`device`: the mount's, as /proc/PID/maps prints it), in buffer order.
+   */
+  segmentsOf(tid: number, device: string, ranges: UserRange[]): UserSegment[] {
+    const maps = this.byIno.size ? this.mappingsOf(tid, device) : [];
+    const out: UserSegment[] = [];
+    for (const r of ranges) {
+      for (let pos = r.addr, end = r.addr + r.len; pos < end; ) {
+        const hit = maps.find((m) => pos >= m.start && pos < m.end);
+        if (hit) {
+          const n = Math.min(end, hit.end) - pos;
+          out.push({ addr: pos, len: n, mem: memoryAt(hit, pos) });
+          pos += n;
+        } else {
+          const next = Math.min(end, ...maps.filter((m) => m.start > pos).map((m) => m.start));
+          out.push({ addr: pos, len: next - pos, mem: HOST });
+          pos = next;
+        }
+      }
+    }
+    return out;
+  }
+}
+
+const HOST: SegmentMemory = { kind: 'host' };
+
+function memoryAt(m: ProcessMapping, addr: number): SegmentMemory {
+  if (m.mem.kind === 'pfnmap') return { kind: 'pfnmap', what: m.mem.what };
+  return { kind: 'p2p', alloc: allocationRef(m.mem.alloc), offset: m.offset + (addr - m.start) };
+}
