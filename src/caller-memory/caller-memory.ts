@@ -68,6 +68,24 @@ export class CallerMemory {
     return state !== 'Z' && state !== 'X';
   }
 
+  /**
+   * Who a live process is beyond its pid (pids are reused): its start time
+   * (field 22 of /proc/PID/stat, clock ticks since boot) and command line;
+   * undefined when it is gone or a zombie.
+   */
+  identity(pid: number): { startTime: string; cmdline: string[] } | undefined {
+    if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+    const stat = this.text(`${pid}/stat`);
+    const cmd = this.text(`${pid}/cmdline`);
+    if (stat === undefined || cmd === undefined) return undefined;
+    // the command name in parentheses may hold spaces and ')': fields start after the last ')'
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+    const cmdline = cmd.split('\0');
+    if (cmdline[cmdline.length - 1] === '') cmdline.pop();
+    return { startTime: fields[19]!, cmdline };
+  }
+
   /** The thread group (process) id of a task id; the id itself when unknown. */
   tgid(tid: number): number {
     const m = /^Tgid:\s+(\d+)/m.exec(this.text(`${tid}/status`) ?? '');

@@ -5,7 +5,7 @@
 
 import { resolve } from 'node:path';
 import { isSameProcess, signalProcess, type ProcessIdentity } from '../daemon/daemon-identity.js';
-import { formatMountUsers, mountUsers } from '../daemon/mount-users.js';
+import { callerMemory, formatMountUsers, mountUsers } from '../caller-memory/index.js';
 import { daemonAlive, readRecord, removeRecord } from '../daemon/registry.js';
 import { abortConnection, findMount, isStaleMount, mountDevice, unmountFuse, unmountStrict } from '../fuse/mount.js';
 import { parse } from './args.js';
@@ -90,7 +90,7 @@ export async function unmountCommand(argv: string[]): Promise<number> {
 
   const result = await unmountStrict(mountpoint);
   if (result === 'busy') {
-    const users = mountUsers(mountpoint);
+    const users = mountUsers(callerMemory, mountpoint);
     const who = users.length > 0 ? `PIDs ${formatMountUsers(users)}` : 'no process found holding it (a mount on top of it, or another mount namespace?)';
     throw new CliError(`busy: ${who}; ${mountpoint} stays mounted: close them, or detach it with: p2pemu unmount --lazy ${mountpoint}`);
   }

@@ -4,7 +4,8 @@
 // signal goes through a pidfd opened before the identity is checked, so it
 // can only reach the process that was checked, never a successor on its pid.
 
-import { closeSync, readFileSync } from 'node:fs';
+import { closeSync } from 'node:fs';
+import { callerMemory } from '../caller-memory/index.js';
 import { constants } from 'node:os';
 import koffi from 'koffi';
 
@@ -18,18 +19,8 @@ export interface ProcessIdentity {
 
 /** The identity of a live process (undefined when gone or a zombie). */
 export function identityOf(pid: number): ProcessIdentity | undefined {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // the command name in parentheses may hold spaces and ')': fields start after the last ')'
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    if (cmdline[cmdline.length - 1] === '') cmdline.pop();
-    return { pid, startTime: fields[19]!, cmdline };
-  } catch {
-    return undefined;
-  }
+  const id = callerMemory.identity(pid);
+  return id && { pid, ...id };
 }
 
 export function ownIdentity(): ProcessIdentity {

@@ -11,6 +11,7 @@ import { mountDevice } from '../fuse/mount.js';
 import { UnsafePathError } from '../memory/safe-file.js';
 import { formatDmesg } from '../model/klog.js';
 import { ownIdentity } from './daemon-identity.js';
+import { addHandlerErrorsFile } from '../vfs/index.js';
 import { buildEmulatedHost, type EmulatedHost } from './emulated-host.js';
 import { removeRecord, writeRecord } from './registry.js';
 
@@ -55,18 +56,6 @@ function connect(host: EmulatedHost, session: FuseSession, mountpoint: string, l
   };
 }
 
-/**
- * MNT/sys/kernel/debug/p2pemu/handler_errors: requests a daemon bug answered
- * with EIO (`status` shows the total): "total N", then "COUNT OP PATH: MESSAGE" per kind.
- */
-function addHandlerErrorsFile(host: EmulatedHost, session: FuseSession): void {
-  const dir = host.table.dirs(host.table.root, 'sys/kernel/debug/p2pemu');
-  host.table.text(dir, 'handler_errors', 0o444, () => {
-    const { total, bugs } = session.handlerBugs;
-    return [`total ${total}`, ...bugs.map((b) => `${b.count} ${b.op} ${b.path}: ${b.message}`)].join('\n') + '\n';
-  });
-}
-
 export interface RunningDaemon {
   host: EmulatedHost;
   session: FuseSession;
@@ -91,7 +80,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   host.klog.onRecord((r) => klogLog.info(formatDmesg(r).trimEnd()));
 
   const session = new FuseSession(host.vfs, { mountpoint, fsname: FSNAME, readers: opts.readers, log });
-  addHandlerErrorsFile(host, session);
+  addHandlerErrorsFile(host.table, () => session.handlerBugs);
   try {
     await session.mount();
   } catch (err) {

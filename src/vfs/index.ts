@@ -7,6 +7,7 @@ export { addP2pmemGroup, AllocateFile, ALLOCATE_FILE_SIZE, type OpenAllocations,
 export { buildDebugfs } from './debugfs/p2pemu-files.js';
 export { buildDmabufDebugfs } from './debugfs/dmabuf.js';
 export { addDmabufFiles } from './debugfs/dma-buf-files.js';
+export { addHandlerErrorsFile, type HandlerErrors } from './debugfs/handler-errors.js';
 export { NOT_MOUNTED, type MountPort } from './mount-port.js';
 export { P2pMappings, type MappedMemory } from './p2p-mappings.js';
 export { buildDevfs } from './devfs/kmsg.js';

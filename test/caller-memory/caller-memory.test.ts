@@ -1,11 +1,11 @@
 // caller-memory against a fake /proc: the syscall decoding an O_DIRECT request
 // relies on (which part of which user buffer a request moves), the memory map,
 // and what "unknown" looks like when a process is gone.
-import { mkdirSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { CallerMemory, userRangesOf, X86_64_SYSCALLS as SYS } from '../../src/caller-memory/index.js';
+import { CallerMemory, formatMountUsers, mountUsers, userRangesOf, X86_64_SYSCALLS as SYS } from '../../src/caller-memory/index.js';
 
 let root: string;
 let mem: CallerMemory;
@@ -150,5 +150,33 @@ describe('process facts', () => {
     writeSync(fd, b, 0, 16, (0x10000 / 4096) * 8);
     closeSync(fd);
     expect(mem.pagesPresent(PID, 0x10000, 2)).toEqual([false, true]);
+  });
+});
+
+describe('who a process is, and who uses a mount', () => {
+  test('identity: start time (stat field 22) and command line; a zombie or a gone process has none', () => {
+    const fields = ['S', ...Array.from({ length: 18 }, (_, i) => String(i)), '987654', '0'];
+    file(`${PID}/stat`, `${PID} (node) x) ${fields.join(' ')}\n`);
+    file(`${PID}/cmdline`, 'node\0bin/p2pemu.js\0mount\0/mnt\0');
+    expect(mem.identity(PID)).toEqual({ startTime: '987654', cmdline: ['node', 'bin/p2pemu.js', 'mount', '/mnt'] });
+    file(`${PID}/stat`, `${PID} (node) Z 1\n`);
+    expect(mem.identity(PID)).toBeUndefined();
+    expect(mem.identity(-1)).toBeUndefined();
+  });
+
+  test('mount users: a working directory, an open file or a mapping under the mount point, never a sibling path', () => {
+    const link = (pid: number, what: string, target: string) => {
+      mkdirSync(join(root, String(pid), what, '..'), { recursive: true });
+      symlinkSync(target, join(root, String(pid), what));
+    };
+    link(500, 'cwd', '/mnt/p2p/sys/bus/pci');
+    file('500/comm', 'bash\n');
+    link(501, 'cwd', '/home');
+    link(501, 'fd/3', '/mnt/p2p/dev/nvme0n1');
+    file('501/maps', '7f0000000000-7f0000001000 rw-s 00000000 00:2a 17   /mnt/p2p/sys/bus/pci/devices/0000:05:00.0/p2pmem/allocate (deleted)\n');
+    file('501/comm', 'python3\n');
+    link(502, 'cwd', '/mnt/p2p2');
+    file('502/comm', 'ls\n');
+    expect(formatMountUsers(mountUsers(mem, '/mnt/p2p'))).toBe('500 (bash: cwd), 501 (python3: fd 3, map)');
   });
 });

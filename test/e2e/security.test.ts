@@ -5,8 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { chownSync, closeSync, existsSync, openSync, readSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, test } from 'vitest';
-import { CLI, isRoot, mounted, p2pemu, sh, tempDir } from './helpers.js';
+import { afterAll, expect, test } from 'vitest';
+import { CLI, mounted, p2pemu, sh, tempDir, describeMount } from './helpers.js';
 
 const NOBODY = 65534;
 const asNobody = (script: string) => sh(`setpriv --reuid=nobody --regid=nogroup --clear-groups env PATH=/usr/local/bin:/usr/bin:/bin bash -c ${JSON.stringify(script)}`);
@@ -19,7 +19,7 @@ function victim(content = 'root secret\n'): { dir: string; file: string } {
   return { dir, file };
 }
 
-describe.skipIf(!isRoot)('pre-created files of another user', () => {
+describeMount('pre-created files of another user', () => {
   // The old BAR directory was /dev/shm/p2pemu-<daemon pid>: anyone could create it
   // for the next pids, with symlinks named like BAR files. The spray and the mount
   // run in a private mount namespace with its own /dev/shm, so that no other
@@ -99,7 +99,7 @@ node '${CLI}' unmount '${mnt}' > unmount.out 2>&1
   }, 120_000);
 });
 
-describe.skipIf(!isRoot)('state dirs that are unsafe or unusable are refused: one line, exit 2, nothing followed or mounted', () => {
+describeMount('state dirs that are unsafe or unusable are refused: one line, exit 2, nothing followed or mounted', () => {
   const cleanup: string[] = [];
   afterAll(() => {
     for (const d of cleanup) rmSync(d, { recursive: true, force: true });

@@ -5,9 +5,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { mountKey } from '../../src/daemon/registry.js';
-import { isRoot, mounted, mountTopology, p2pemu, RUN_DIR, sh, tempDir, type Mount } from './helpers.js';
+import { mounted, mountTopology, p2pemu, RUN_DIR, sh, tempDir, type Mount, describeMount } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/\) Z /.test(sh(`cat /proc/${pid}/stat 2>/dev/null`).stdout);
@@ -57,7 +57,7 @@ function startupMs(): number {
 
 const statusOf = (mnt: string) => (JSON.parse(p2pemu('status', '--json').stdout) as { mountpoint: string }[]).filter((s) => s.mountpoint === mnt);
 
-describe.skipIf(!isRoot)('unmount of a busy mount', () => {
+describeMount('unmount of a busy mount', () => {
   test('a shell inside and an open file: refused within 2 s with "busy: PIDs …", and the mount keeps working', async () => {
     const m = mountTopology();
     const inside = start('sleep', ['60'], { cwd: join(m.mnt, 'sys/bus/pci') });
@@ -105,7 +105,7 @@ describe.skipIf(!isRoot)('unmount of a busy mount', () => {
   });
 });
 
-describe.skipIf(!isRoot)('daemon identity', () => {
+describeMount('daemon identity', () => {
   test('a record whose pid now belongs to an unrelated process: that process is never signalled', async () => {
     const m = mountTopology();
     const stranger = start('sleep', ['60']);
@@ -163,7 +163,7 @@ describe.skipIf(!isRoot)('daemon identity', () => {
   });
 });
 
-describe.skipIf(!isRoot)('mount points whose names used to collide', () => {
+describeMount('mount points whose names used to collide', () => {
   test('/D/x_y and /D/x/y get their own records; unmounting one leaves the other serving', () => {
     const d = tempDir('p2pemu-collide-');
     mkdirSync(join(d, 'x_y'));
@@ -199,7 +199,7 @@ describe.skipIf(!isRoot)('mount points whose names used to collide', () => {
   });
 });
 
-describe.skipIf(!isRoot)('handler errors', () => {
+describeMount('handler errors', () => {
   test('a live mount counts requests a daemon bug answered EIO; status shows the count', () => {
     const m = mountTopology();
     try {

@@ -4,6 +4,7 @@
 // to a hung daemon would hang the asker).
 
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import type { CallerMemory } from './caller-memory.js';
 
 export interface MountUser {
   pid: number;
@@ -26,11 +27,11 @@ function link(path: string): string | undefined {
 }
 
 /** The processes (other than this one) using files under `mountpoint`, by pid. */
-export function mountUsers(mountpoint: string): MountUser[] {
+export function mountUsers(mem: CallerMemory, mountpoint: string): MountUser[] {
   const out: MountUser[] = [];
-  for (const name of readdirSync('/proc')) {
+  for (const name of readdirSync(mem.root)) {
     if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    const dir = `/proc/${name}`;
+    const dir = `${mem.root}/${name}`;
     const how: string[] = [];
     for (const what of ['cwd', 'root', 'exe']) {
       const target = link(`${dir}/${what}`);
@@ -54,15 +55,9 @@ export function mountUsers(mountpoint: string): MountUser[] {
       /* gone */
     }
     if (how.length === 0) continue;
-    let comm = '?';
-    try {
-      comm = readFileSync(`${dir}/comm`, 'utf8').trim();
-    } catch {
-      /* gone */
-    }
-    out.push({ pid: Number(name), comm, how });
+    out.push({ pid: Number(name), comm: mem.comm(Number(name)), how });
   }
-  return out;
+  return out.sort((a, b) => a.pid - b.pid);
 }
 
 /** "123 (bash: cwd), 456 (python3: fd 3, map)" */
