@@ -14,6 +14,7 @@ import {
   STATFS_OUT_SIZE,
   WRITE_OUT_SIZE,
 } from './protocol.js';
+import { writeOutHeader } from './reply.js';
 import type { Attr, DirEntry, Entry, StatfsResult } from './types.js';
 
 const TWO32 = 0x1_0000_0000;
@@ -54,16 +55,9 @@ export function decodeInHeader(buf: Buffer): InHeader {
   };
 }
 
-/** Writes fuse_out_header at the start of out, copying the request's unique id verbatim. */
-export function writeOutHeader(out: Buffer, totalLen: number, error: number, req: Buffer): void {
-  out.writeUInt32LE(totalLen, 0);
-  out.writeInt32LE(error, 4);
-  req.copy(out, 8, 8, 16);
-}
-
 export function encodeError(req: Buffer, errno: number): Buffer {
   const out = Buffer.alloc(OUT_HEADER_SIZE);
-  writeOutHeader(out, OUT_HEADER_SIZE, -errno, req);
+  writeOutHeader(out, OUT_HEADER_SIZE, errno, req);
   return out;
 }
 

@@ -3,50 +3,42 @@
 // thread. Serving the data path here, not on the main thread, is what makes
 // 1 MiB O_DIRECT reach about half of raw tmpfs speed (DESIGN.md).
 
-import { readSync, writeSync, writevSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { HandleTable, type HandleTableBuffers } from './handle-table.js';
+import { ERRNO } from '../errno.js';
+import { HandleTable } from './handle-table.js';
 import { readU64 } from './codec.js';
 import { Opcode, OUT_HEADER_SIZE, READ_BUFFER_SIZE, MAX_WRITE } from './protocol.js';
+import { sendReply, writeOutHeader, type ReplyFailure } from './reply.js';
 import { WindowCache, WINDOW_SIZE } from '../memory/mmap.js';
+import { INFLIGHT_BUSY, INFLIGHT_OPCODE, INFLIGHT_UNIQUE, type ReaderData, type ReaderMessage } from './reader-protocol.js';
 
-interface ReaderData {
-  fd: number;
-  tables: HandleTableBuffers;
-  /** [busy, unique low, unique high]: the request this reader is serving, for an answer if it dies */
-  inflight: SharedArrayBuffer;
-}
-
-const ENOSPC = 28;
-const EFBIG = 27;
-const EINVAL = 22;
+const { ENOSPC, EFBIG, EINVAL, EBADF, EIO } = ERRNO;
 const O_DIRECT = 0o40000;
-const EBADF = 9;
-const EIO = 5;
 
-const { fd, tables, inflight: inflightBuffer } = workerData as ReaderData;
+const { fd, tables, inflight: inflightBuffer, testHook } = workerData as ReaderData;
 const inflight = new Int32Array(inflightBuffer);
+const inflightUnique = Buffer.from(inflightBuffer, INFLIGHT_UNIQUE * 4, 8);
 const table = new HandleTable(tables);
 const req = Buffer.allocUnsafe(READ_BUFFER_SIZE);
 const reply = Buffer.allocUnsafe(OUT_HEADER_SIZE + MAX_WRITE);
 const windows = new WindowCache();
 const nap = new Int32Array(new SharedArrayBuffer(4));
 
+const post = (msg: ReaderMessage, transfer?: ArrayBuffer[]) => parentPort!.postMessage(msg, transfer);
+
+/** A reply the kernel refused: the main thread logs it. */
+const replyFailed: ReplyFailure = (err) => post({ type: 'reply-failed', op: req.readUInt32LE(4), code: err.code ?? 'unknown', message: err.message });
+
 function send(len: number, error: number): void {
-  reply.writeUInt32LE(len, 0);
-  reply.writeInt32LE(-error, 4);
-  req.copy(reply, 8, 8, 16);
-  try {
-    writeSync(fd, reply, 0, len);
-  } catch {
-    // ENOENT: the request was interrupted and is gone; nothing to answer.
-  }
+  writeOutHeader(reply, len, error, req);
+  sendReply(fd, reply, len, replyFailed);
 }
 
 /** A data-path failure answered EIO: the main thread counts and logs it like a handler bug. */
 function failed(op: 'READ' | 'WRITE', err: unknown): void {
   const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  parentPort!.postMessage({ type: 'failed', op, nodeid: readU64(req, 16), message });
+  post({ type: 'failed', op, nodeid: readU64(req, 16), message });
 }
 
 // Replies straight from a shared mapping of the backing file: header and data
@@ -79,14 +71,8 @@ function serveRead(fh: number, backingFd: number): void {
     send(OUT_HEADER_SIZE, EIO);
     return;
   }
-  reply.writeUInt32LE(OUT_HEADER_SIZE + want, 0);
-  reply.writeInt32LE(0, 4);
-  req.copy(reply, 8, 8, 16);
-  try {
-    writevSync(fd, parts);
-  } catch {
-    // interrupted meanwhile
-  }
+  writeOutHeader(reply, OUT_HEADER_SIZE + want, 0, req);
+  sendReply(fd, parts, undefined, replyFailed);
   table.count(fh, false, want);
 }
 
@@ -137,21 +123,22 @@ function loop(): void {
         continue;
       }
       // ENODEV: unmounted (or the connection was aborted): leave quietly.
-      parentPort!.postMessage({ type: 'exit', code: code ?? 'unknown' });
+      post({ type: 'exit', code: code ?? 'unknown' });
       return;
     }
     const opcode = req.readUInt32LE(4);
     // remember the request until it is answered or handed on
-    inflight[1] = req.readInt32LE(8);
-    inflight[2] = req.readInt32LE(12);
-    inflight[3] = opcode;
-    Atomics.store(inflight, 0, 1);
+    req.copy(inflightUnique, 0, 8, 16);
+    inflight[INFLIGHT_OPCODE] = opcode;
+    Atomics.store(inflight, INFLIGHT_BUSY, 1);
     serve(opcode, n);
-    Atomics.store(inflight, 0, 0);
+    Atomics.store(inflight, INFLIGHT_BUSY, 0);
   }
 }
 
 function serve(opcode: number, n: number): void {
+  // test-only: die holding this request, as a crash in the data path would
+  if (testHook && opcode === Opcode.READ && readU64(req, 16) === testHook.dieOnReadOf) process.exit(1);
   if (opcode === Opcode.READ || opcode === Opcode.WRITE) {
     const fh = readU64(req, 40);
     const backingFd = table.backingFd(fh);
@@ -173,7 +160,7 @@ function serve(opcode: number, n: number): void {
   }
   const copy = new Uint8Array(n);
   copy.set(req.subarray(0, n));
-  parentPort!.postMessage(copy, [copy.buffer]);
+  post(copy, [copy.buffer]);
 }
 
 loop();

@@ -2,10 +2,14 @@
 // a notifier worker, and the main-thread dispatcher for everything that is not
 // the data path.
 
-import { closeSync, writeSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { ERRNO } from '../errno.js';
 import { encodeInvalEntry, encodeInvalInode, encodeRetrieve, encodeStore } from './notify.js';
+import { OPCODE_NAMES, OUT_HEADER_SIZE } from './protocol.js';
+import { INFLIGHT_BUSY, INFLIGHT_OPCODE, INFLIGHT_UNIQUE, INFLIGHT_WORDS, type ReaderData, type ReaderMessage, type ReaderTestHook } from './reader-protocol.js';
+import { sendReply, writeOutHeader, type ReplyFailure } from './reply.js';
 import { mountFuse, openFuseDevice, tuneBdi, unmountFuse, type BdiTuning } from './mount.js';
 import { FuseSessionCore, type HandlerBug } from './session-core.js';
 import { NO_REPLY } from './ops-table.js';
@@ -25,6 +29,8 @@ export interface FuseSessionOptions {
   readers?: number;
   allowOther?: boolean;
   log: Logger;
+  /** test-only: a reader dies holding the request that matches */
+  readerTestHook?: ReaderTestHook;
 }
 
 export class FuseSession {
@@ -52,32 +58,21 @@ export class FuseSession {
     const log = this.opts.log;
     this.fd = openFuseDevice();
     const fd = this.fd;
-    this.core = new FuseSessionCore(
-      this.fs,
-      (buf) => {
-        try {
-          writeSync(fd, buf);
-        } catch (err) {
-          // ENOENT: interrupted meanwhile; anything else is worth a line.
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn({ err }, 'reply write failed');
-        }
-      },
-      log.child({ subsys: 'fuse' }),
-    );
+    const replyFailed: ReplyFailure = (err) => log.warn({ err }, 'reply write failed');
+    this.core = new FuseSessionCore(this.fs, (buf) => sendReply(fd, buf, undefined, replyFailed), log.child({ subsys: 'fuse' }));
     const initialized = new Promise<void>((res) => this.core.whenInitialized(res));
     const count = this.opts.readers ?? 4;
     const exits: Promise<void>[] = [];
     const startReader = (i: number): Promise<void> =>
       new Promise((res) => {
-        // [busy, unique low, unique high, opcode] of the request the reader holds
-        const inflight = new Int32Array(new SharedArrayBuffer(16));
-        const w = new Worker(new URL('./reader-worker.js', import.meta.url), {
-          workerData: { fd, tables: this.core.handles.buffers, inflight: inflight.buffer },
-        });
+        const inflight = new Int32Array(new SharedArrayBuffer(INFLIGHT_WORDS * 4));
+        const data: ReaderData = { fd, tables: this.core.handles.buffers, inflight: inflight.buffer as SharedArrayBuffer, testHook: this.opts.readerTestHook };
+        const w = new Worker(new URL('./reader-worker.js', import.meta.url), { workerData: data });
         let finished = false;
-        w.on('message', (msg: Uint8Array | { type: 'exit'; code: string } | { type: 'failed'; op: string; nodeid: number; message: string }) => {
+        w.on('message', (msg: ReaderMessage) => {
           if (msg instanceof Uint8Array) this.core.dispatch(Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength));
           else if (msg.type === 'failed') this.core.handlerFailed(msg.op, msg.nodeid, new Error(msg.message));
+          else if (msg.type === 'reply-failed') log.warn({ reader: i, op: OPCODE_NAMES[msg.op] ?? msg.op, code: msg.code, err: msg.message }, 'reply write failed');
           else {
             finished = true;
             log.debug({ reader: i, code: msg.code }, 'reader finished');
@@ -91,17 +86,10 @@ export class FuseSession {
           if (!finished && !this.unmounting && this.fd >= 0) {
             log.error({ reader: i }, 'reader died unexpectedly; starting another');
             // answer what it held with EIO, so its caller does not wait forever
-            if (Atomics.load(inflight, 0) === 1 && !NO_REPLY.has(inflight[3]!)) {
-              const reply = Buffer.alloc(16);
-              reply.writeUInt32LE(16, 0);
-              reply.writeInt32LE(-5, 4);
-              reply.writeInt32LE(inflight[1]!, 8);
-              reply.writeInt32LE(inflight[2]!, 12);
-              try {
-                writeSync(fd, reply);
-              } catch {
-                /* already gone */
-              }
+            if (Atomics.load(inflight, INFLIGHT_BUSY) === 1 && !NO_REPLY.has(inflight[INFLIGHT_OPCODE]!)) {
+              const reply = Buffer.alloc(OUT_HEADER_SIZE);
+              writeOutHeader(reply, OUT_HEADER_SIZE, ERRNO.EIO, Buffer.from(inflight.buffer, INFLIGHT_UNIQUE * 4, 8), 0);
+              sendReply(fd, reply, undefined, replyFailed);
             }
             startReader(i).then(res);
           } else res();

@@ -7,6 +7,7 @@
 
 import { closeSync, ftruncateSync } from 'node:fs';
 import koffi from 'koffi';
+import { ERRNO } from '../errno.js';
 
 export interface BarBacking {
   /** unique per backing for the life of the daemon */
@@ -20,7 +21,6 @@ export interface BarBacking {
 const MFD_CLOEXEC = 0x1;
 /** kernels ≥ 6.3 with vm.memfd_noexec = 2 refuse a memfd without it; older kernels refuse the flag (EINVAL) */
 const MFD_NOEXEC_SEAL = 0x8;
-const EINVAL = 22;
 
 let memfdCreate: ((name: string, flags: number) => number) | undefined;
 let noexecKnown = true;
@@ -29,7 +29,7 @@ let noexecKnown = true;
 export function createMemfd(name: string): number {
   memfdCreate ??= koffi.load('libc.so.6').func('int memfd_create(const char *name, unsigned int flags)');
   let fd = noexecKnown ? memfdCreate(name, MFD_CLOEXEC | MFD_NOEXEC_SEAL) : -1;
-  if (fd < 0 && (!noexecKnown || koffi.errno() === EINVAL)) {
+  if (fd < 0 && (!noexecKnown || koffi.errno() === ERRNO.EINVAL)) {
     noexecKnown = false;
     fd = memfdCreate(name, MFD_CLOEXEC);
   }
