@@ -38,9 +38,9 @@ describe('P2pMappings', () => {
       [0x30000, 0x31000, 18],
     ]);
     expect(m.segmentsOf(PID, DEV, [{ addr: 0x8000, len: 0x8000 + 0x20000 + 0x800 }])).toEqual([
-      { len: 0x8000, mem: { kind: 'host' } },
-      { len: 0x20000, mem: { kind: 'p2p', alloc: { id: 5, provider: '0000:04:00.0', pgmap: 0x4000_0000 }, offset: 0 } },
-      { len: 0x800, mem: { kind: 'pfnmap', what: 'dma-buf 1' } },
+      { addr: 0x8000, len: 0x8000, mem: { kind: 'host' } },
+      { addr: 0x10000, len: 0x20000, mem: { kind: 'p2p', alloc: { id: 5, provider: '0000:04:00.0', pgmap: 0x4000_0000 }, offset: 0 } },
+      { addr: 0x30000, len: 0x800, mem: { kind: 'pfnmap', what: 'dma-buf 1' } },
     ]);
   });
 
@@ -49,7 +49,7 @@ describe('P2pMappings', () => {
     m.set(17, { kind: 'p2p', alloc: alloc(5, '0000:04:00.0', 0x4000_0000) });
     maps([[0x10000, 0x30000, 17]]);
     expect(m.segmentsOf(PID, DEV, [{ addr: 0x12000, len: 0x1000 }])).toEqual([
-      { len: 0x1000, mem: { kind: 'p2p', alloc: { id: 5, provider: '0000:04:00.0', pgmap: 0x4000_0000 }, offset: 0x2000 } },
+      { addr: 0x12000, len: 0x1000, mem: { kind: 'p2p', alloc: { id: 5, provider: '0000:04:00.0', pgmap: 0x4000_0000 }, offset: 0x2000 } },
     ]);
   });
 
