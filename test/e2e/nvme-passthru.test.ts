@@ -3,13 +3,13 @@
 // controller's DMA.
 
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { isRoot, LSPCI, mountTopology, ROOT, sh, tempDir, type Mount } from './helpers.js';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { LSPCI, mountTopology, ROOT, sh, tempDir, type Mount, describeMount, canMount } from './helpers.js';
 
 let m: Mount;
 let tool: string;
 beforeAll(() => {
-  if (!isRoot) return;
+  if (!canMount()) return;
   m = mountTopology();
   tool = join(tempDir('p2pemu-passthru-'), 'nvme-passthru');
   const r = sh(`gcc -O2 -o '${tool}' '${ROOT}/test/e2e/c/nvme-passthru.c'`);
@@ -21,7 +21,7 @@ const dev = (n: string) => `${m.mnt}/dev/${n}`;
 const allocate = (bdf: string) => `${m.mnt}/sys/bus/pci/devices/${bdf}/p2pmem/allocate`;
 const kmsg = () => sh(`cat '${m.mnt}/dev/kmsg'`).stdout;
 
-describe.skipIf(!isRoot)('admin passthrough: Identify, Get Log Page, Get Features', () => {
+describeMount('admin passthrough: Identify, Get Log Page, Get Features', () => {
   test.each(['nvme0n1', 'nvme0', 'ng0n1'])('on /dev/%s: the controller and namespace identify themselves, logs and features answer', (name) => {
     const out = sh(`'${tool}' info '${dev(name)}'`).stdout;
     expect(out).toContain(`nsid ${name === 'nvme0' ? -1 : 1}\n`);
@@ -43,7 +43,7 @@ describe.skipIf(!isRoot)('admin passthrough: Identify, Get Log Page, Get Feature
   });
 });
 
-describe.skipIf(!isRoot)('NVME_IOCTL_IO_CMD goes through the same P2P decisions as O_DIRECT', () => {
+describeMount('NVME_IOCTL_IO_CMD goes through the same P2P decisions as O_DIRECT', () => {
   test('read into host memory, write back out: data verified; a command naming another nsid is EINVAL', () => {
     sh(`head -c 2097152 /dev/urandom | dd of='${dev('nvme0n1')}' bs=1M oflag=direct status=none`);
     const r = sh(`'${tool}' copy '${dev('nvme0n1')}' '${dev('nvme1n1')}' - 2`);
@@ -64,7 +64,7 @@ describe.skipIf(!isRoot)('NVME_IOCTL_IO_CMD goes through the same P2P decisions 
   });
 });
 
-describe.skipIf(!isRoot)('the command register: Bus Master off stops the controller', () => {
+describeMount('the command register: Bus Master off stops the controller', () => {
   const clearBusMaster = () => sh(`printf '\\x02\\x04' | dd of='${m.mnt}/sys/bus/pci/devices/0000:06:00.0/config' bs=1 seek=4 conv=notrunc status=none`);
 
   test('block I/O times out, the driver aborts, resets the controller (Bus Master on again) and the read completes', () => {

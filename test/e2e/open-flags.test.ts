@@ -7,8 +7,8 @@
 // says why the mount differs.
 
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { isRoot, mountTopology, ROOT, sh, tempDir, type Mount } from './helpers.js';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { mountTopology, ROOT, sh, tempDir, type Mount, describeMount, canMount } from './helpers.js';
 
 let m: Mount;
 let probe: string;
@@ -56,7 +56,7 @@ const ROWS: Record<string, string[]> = {
 };
 
 beforeAll(() => {
-  if (!isRoot) return;
+  if (!canMount()) return;
   m = mountTopology();
   probe = join(tempDir('p2pemu-open-flags-'), 'open-flags');
   copy = join(tempDir('p2pemu-tool-copy-'), 'tool-copy');
@@ -75,7 +75,7 @@ beforeAll(() => {
 });
 afterAll(() => m?.unmount());
 
-describe.skipIf(!isRoot)('open flags, truncate and fallocate: one row per case, every kind of node', () => {
+describeMount('open flags, truncate and fallocate: one row per case, every kind of node', () => {
   test.each(Object.entries(ROWS))('%s', (row, expected) => {
     const got = KINDS.map((k) => out.get(k)!.get(row));
     expect(Object.fromEntries(KINDS.map((k, i) => [k, got[i]]))).toEqual(Object.fromEntries(KINDS.map((k, i) => [k, expected[i]])));
@@ -108,7 +108,7 @@ except OSError as e: print(e.errno)"`);
   });
 });
 
-describe.skipIf(!isRoot)('a tool that opens its files the way option-parsing libraries do', () => {
+describeMount('a tool that opens its files the way option-parsing libraries do', () => {
   const allocate = (bdf: string) => `${m.mnt}/sys/bus/pci/devices/${bdf}/p2pmem/allocate`;
 
   test('O_RDWR|O_TRUNC|O_DIRECT namespaces, an untouched mapping and I/O from a thread: 4 MiB nvme0n1 → CMB of nvme1 → nvme1n1, verified', () => {

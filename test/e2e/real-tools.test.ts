@@ -5,13 +5,13 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { isRoot, mountTopology, p2pemu, ROOT, sh, tempDir, type Mount } from './helpers.js';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { mountTopology, p2pemu, ROOT, sh, tempDir, type Mount, describeMount, canMount } from './helpers.js';
 
 let m: Mount;
 let bin: string;
 beforeAll(() => {
-  if (!isRoot) return;
+  if (!canMount()) return;
   m = mountTopology();
   bin = tempDir('p2pemu-real-tools-');
   const r = sh(`gcc -O2 -pthread -o '${bin}/tool-copy' '${ROOT}/test/e2e/c/tool-copy.c'`);
@@ -43,7 +43,7 @@ const TOOLS: Record<string, string> = {
 };
 const out: Record<string, string> = {};
 
-describe.skipIf(!isRoot)('lspci, lsblk, nvme-cli, udevadm and lstopo at the real paths', () => {
+describeMount('lspci, lsblk, nvme-cli, udevadm and lstopo at the real paths', () => {
   beforeAll(() => {
     const script = Object.entries(TOOLS)
       .map(([k, cmd]) => `echo '@@${k}'; ${cmd} 2>&1`)
@@ -133,7 +133,7 @@ describe.skipIf(!isRoot)('lspci, lsblk, nvme-cli, udevadm and lstopo at the real
   });
 });
 
-describe.skipIf(!isRoot)('P2P I/O by real paths', () => {
+describeMount('P2P I/O by real paths', () => {
   test('fio O_DIRECT on /dev/nvme0n1 into --mem=mmapshared:…/p2pmem/allocate moves its bytes switch-local', () => {
     const row = () => Number(/^0000:03:00\.0\s+0000:04:00\.0\s+p2p-switch\s+\d+\s+\d+\s+(\d+)$/m.exec(readFileSync(`${m.mnt}/sys/kernel/debug/p2pemu/transfers`, 'utf8'))?.[1] ?? 0);
     const before = row();
@@ -151,7 +151,7 @@ describe.skipIf(!isRoot)('P2P I/O by real paths', () => {
   });
 });
 
-describe.skipIf(!isRoot)('p2pemu run itself', () => {
+describeMount('p2pemu run itself', () => {
   test("CMD's exit code is run's; the rest of the host is untouched (proc, /sys/fs, /sys/class/net/lo, /tmp)", () => {
     const r = run(`test -d /proc/1 && test -d /sys/fs/cgroup && test -e /sys/class/net/lo && test -d '${m.mnt}' && exit 7`);
     expect(r.code).toBe(7);

@@ -2,12 +2,12 @@
 // hwloc), file by file against the kernel's formats; rescan, driver_override,
 // new_id and drivers_autoprobe as the driver core does them.
 
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { isRoot, LSPCI, mountTopology, sh, type Mount } from './helpers.js';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { canMount, describeMount, LSPCI, mountTopology, sh, type Mount } from './helpers.js';
 
 let m: Mount;
 beforeAll(() => {
-  if (isRoot) m = mountTopology();
+  if (canMount()) m = mountTopology();
 });
 afterAll(() => m?.unmount());
 
@@ -15,7 +15,7 @@ const sys = (p: string) => `${m.mnt}/sys/${p}`;
 const cat = (p: string) => sh(`cat '${sys(p)}'`).stdout;
 const pci = (bdf: string, f = '') => sys(`bus/pci/devices/${bdf}${f ? `/${f}` : ''}`);
 
-describe.skipIf(!isRoot)('PCI device files as pci-sysfs.c writes them', () => {
+describeMount('PCI device files as pci-sysfs.c writes them', () => {
   test('the host bridge: 4096 config bytes, pin 0 and irq 0, no Interrupt line in lspci; d3cold_allowed 0 without power management', () => {
     expect(sh(`stat -c %s '${pci('0000:00:00.0', 'config')}'`).stdout).toBe('4096\n');
     expect(sh(`cat '${pci('0000:00:00.0', 'irq')}' '${pci('0000:00:00.0', 'd3cold_allowed')}' '${pci('0000:03:00.0', 'd3cold_allowed')}'`).stdout).toBe('0\n0\n1\n');
@@ -60,7 +60,7 @@ describe.skipIf(!isRoot)('PCI device files as pci-sysfs.c writes them', () => {
   });
 });
 
-describe.skipIf(!isRoot)('rescan, autoprobe, new_id: the driver core', () => {
+describeMount('rescan, autoprobe, new_id: the driver core', () => {
   test('a removed device comes back with its driver on rescan (the NIC)', () => {
     sh(`echo 1 > '${pci('0000:82:00.0', 'remove')}'`);
     expect(sh(`ls '${sys('bus/pci/devices')}'`).stdout).not.toContain('0000:82:00.0');
@@ -96,7 +96,7 @@ describe.skipIf(!isRoot)('rescan, autoprobe, new_id: the driver core', () => {
   });
 });
 
-describe.skipIf(!isRoot)('NVMe and block sysfs as libnvme and lsblk read it', () => {
+describeMount('NVMe and block sysfs as libnvme and lsblk read it', () => {
   test('device links end in a name: nvme0 → ../../../0000:03:00.0, nvme0n1 → ../../nvme0', () => {
     expect(sh(`readlink '${sys('class/nvme/nvme0/device')}' '${sys('block/nvme0n1/device')}'`).stdout).toBe('../../../0000:03:00.0\n../../nvme0\n');
     expect(sh(`basename $(readlink '${sys('class/nvme/nvme0/device')}')`).stdout).toBe('0000:03:00.0\n');
@@ -142,7 +142,7 @@ describe.skipIf(!isRoot)('NVMe and block sysfs as libnvme and lsblk read it', ()
   });
 });
 
-describe.skipIf(!isRoot)('sys/devices/system follows the topology\'s numa: section', () => {
+describeMount('sys/devices/system follows the topology\'s numa: section', () => {
   test('cpu online/possible, node cpulists and masks, distances, cpu↔node links', () => {
     expect(cat('devices/system/cpu/online')).toBe('0-15\n');
     expect([cat('devices/system/node/online'), cat('devices/system/node/node1/cpulist'), cat('devices/system/node/node1/cpumap'), cat('devices/system/node/node0/distance')]).toEqual(['0-1\n', '8-15\n', 'ff00\n', '10 21\n']);
