@@ -103,6 +103,18 @@ function hostBridgeDecision(a: PciDev, b: PciDev, warn: boolean, lines: string[]
   return { rule: 'whitelist', detail: `different host bridges, both listed: ${name(a)} (${ea.what}), ${name(b)} (${eb.what})` };
 }
 
+/**
+ * What a computation for (provider, client) read: every node on both upstream
+ * paths with its ACS Control. The kernel never invalidates a cached map type;
+ * when these inputs differ from the ones a cached entry was computed from, the
+ * entry describes a machine that no longer exists (a setpci since, a removal
+ * and rescan) while DMA keeps using it.
+ */
+export function mapTypeInputs(provider: PciDev, client: PciDev): string {
+  const path = (dev: PciDev) => chain(dev).map((d) => `${d.bdf}=${readAcsCtrl(d) ?? '-'}`).join(' ');
+  return `${path(provider)} | ${path(client)}`;
+}
+
 // kernel: calc_map_type_and_dist(), drivers/pci/p2pdma.c [PCI-NEXT]
 export function calcMapTypeAndDist(provider: PciDev, client: PciDev, verbose: boolean, ctx: MapContext): MapTrace {
   const aChain = chain(provider);

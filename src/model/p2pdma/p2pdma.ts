@@ -19,7 +19,7 @@ import {
 } from '../mm/folio.js';
 import { formatBytesExact } from '../mm/folio-report.js';
 import { devPrefix, type PciDev, type PciHost } from '../pci/index.js';
-import { calcMapTypeAndDist, MapType, type MapTrace } from './map-type.js';
+import { calcMapTypeAndDist, MapType, mapTypeInputs, type MapTrace } from './map-type.js';
 import { mapTypesIdx, P2pdmaProvider } from './provider.js';
 
 /** memremap_compat_align() on x86_64: the memory-hotplug sub-section */
@@ -189,8 +189,24 @@ export class P2pdmaSubsystem {
   private calc(provider: PciDev, client: PciDev, verbose: boolean): MapTrace {
     const t = calcMapTypeAndDist(provider, client, verbose, { cpu: this.host.spec.cpu, klog: this.klog });
     // results are cached only when the provider has p2pdma state (§11.7)
-    this.providerOf(provider)?.mapTypes.set(mapTypesIdx(client), t.mapType);
+    const p = this.providerOf(provider);
+    if (p) {
+      p.mapTypes.set(mapTypesIdx(client), t.mapType);
+      p.mapTypeInputs.set(mapTypesIdx(client), mapTypeInputs(provider, client));
+    }
     return t;
+  }
+
+  /**
+   * The cached map type of a pair, what DMA between them uses, with whether it
+   * was computed before a change to the path it depends on (the kernel never
+   * invalidates it); undefined when nothing is cached.
+   */
+  cachedMapType(provider: PciDev, client: PciDev): { type: MapType; computedBeforeChange: boolean } | undefined {
+    const p = this.providerOf(provider);
+    const type = p?.mapTypes.get(mapTypesIdx(client));
+    if (type === undefined) return undefined;
+    return { type, computedBeforeChange: p!.mapTypeInputs.get(mapTypesIdx(client)) !== mapTypeInputs(provider, client) };
   }
 
   // kernel: pci_p2pdma_distance_many()
@@ -393,6 +409,7 @@ export class P2pdmaSubsystem {
     await drained;
     p.released = true;
     p.mapTypes.clear();
+    p.mapTypeInputs.clear();
     this.mapTypesByProvider.delete(dev.bdf);
     p.pool.destroy();
     this.events.released?.(p);

@@ -23,6 +23,8 @@ export class P2pdmaProvider {
   published = false;
   /** map types by client key, never invalidated while the provider lives */
   readonly mapTypes = new Map<number, MapType>();
+  /** for each cached map type, the inputs it was computed from (mapTypeInputs) */
+  readonly mapTypeInputs = new Map<number, string>();
   readonly pgmaps: DevPagemap[] = [];
   /** set by pci_p2pdma_release(): the state is gone */
   released = false;

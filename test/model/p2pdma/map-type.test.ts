@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { parseTopology } from '../../../src/config/parse-topology.js';
 import { bootHostModel } from '../../../src/model/host-model.js';
 import { writeConfig } from '../../../src/model/pci/index.js';
-import { calcMapTypeAndDist, MAP_TYPE_NAMES } from '../../../src/model/p2pdma/index.js';
+import { calcMapTypeAndDist, MAP_TYPE_NAMES, MapType } from '../../../src/model/p2pdma/index.js';
 
 const NOT_LISTED = '0x0998';
 const SKYLAKE = '0x2020';
@@ -190,11 +190,14 @@ describe('the per-provider map-type cache', () => {
     const prov = m.pci.find('prov')!;
     const client = m.pci.find('client')!;
     expect(MAP_TYPE_NAMES[m.p2pdma.mapType(prov, client)]).toBe('BUS_ADDR');
+    expect(m.p2pdma.cachedMapType(prov, client)).toEqual({ type: MapType.BUS_ADDR, computedBeforeChange: false });
     const dsp = client.upstream!;
     writeConfig(dsp, 0x106, Buffer.from([0x1d, 0x00])); // SV RR CR UF
     expect(MAP_TYPE_NAMES[m.p2pdma.mapType(prov, client)]).toBe('BUS_ADDR');
     // a fresh computation sees the redirect
     expect(MAP_TYPE_NAMES[calcMapTypeAndDist(prov, client, false, { cpu: m.pci.spec.cpu }).mapType]).toBe('NOT_SUPPORTED');
+    // `explain --mount` and `topo --matrix --mount` mark such an entry
+    expect(m.p2pdma.cachedMapType(prov, client)).toEqual({ type: MapType.BUS_ADDR, computedBeforeChange: true });
     // unbind + bind: new provider state, empty cache
     await m.drivers.unbind(prov);
     await m.drivers.bind(prov, 'p2pmem_pci');
