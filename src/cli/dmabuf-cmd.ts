@@ -3,16 +3,18 @@
 
 import { KernelError } from '../errno.js';
 import { DmaBufCore, defaultFallback } from '../model/dmabuf/dmabuf.js';
-import { bootHostModel } from '../model/host-model.js';
+import { mirrorHostModel } from '../model/host-model.js';
+import type { ControlRequest, LiveHost } from '../daemon/control.js';
 import { hmmContext } from '../model/hmm/hmm-host.js';
 import { bindRxQueue, pagePoolInit, rxFill } from '../model/net/page-pool.js';
 import { formatBytes } from '../model/mm/folio-report.js';
 import type { HostModel } from '../model/host-model.js';
 import type { PciDev } from '../model/pci/index.js';
-import { parse, topologyOrExit } from './args.js';
+import { modelOrExit, parse } from './args.js';
+import { askLive, LIVE_HELP, LIVE_OPTIONS, liveMount } from './live.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 
-export const DMABUF_USAGE = `usage: p2pemu dmabuf [--topology FILE]
+export const DMABUF_USAGE = `usage: p2pemu dmabuf [--topology FILE | --mount MNT | --live]
 
 For every device with P2P memory as exporter (accelerators fall back to system
 memory for importers that cannot do P2P; NVMe CMBs and p2pmem cards export MMIO
@@ -23,12 +25,15 @@ IOVA, or system memory). Then removes the first exporter and shows move_notify
 reaching every importer. Then devmem TCP page_pool bindings as net/core/devmem.c
 makes them: a static import of each exporter's dma-buf (never peer2peer), device-
 private memory (not a dma-buf: EINVAL), a page_pool of order 1 (E2BIG), and what
-64 KiB exporter or host pages and the MTU do to the net_iovs.`;
+64 KiB exporter or host pages and the MTU do to the net_iovs.
+On a live mount the report runs on a copy of the machine as it is now
+(removals, unbinds, setpci), so nothing is exported, attached or cached on it.
+${LIVE_HELP}`;
 
 const exporterFallback = defaultFallback;
 
-export function dmabufReport(file: string | undefined): string {
-  const m = bootHostModel(topologyOrExit(file));
+/** The report on a model (a topology's, or a copy of the live machine: it exports and attaches). */
+export function dmabufReport(m: HostModel): string {
   const core = new DmaBufCore(m.p2pdma, m.klog, m.pci.spec.iommu);
   const exporters = m.p2pdma.allProviders().map((p) => p.dev);
   const importers = m.pci.sorted().filter((d) => !d.isBridge && d.role !== 'host_bridge');
@@ -107,13 +112,19 @@ function pagePoolLines(m: HostModel, core: DmaBufCore, exporters: PciDev[], nic:
   return out;
 }
 
+/** The daemon's side of `dmabuf --mount`: on a copy of the live machine. */
+export async function dmabufLive(_req: ControlRequest, live: LiveHost): Promise<string> {
+  return `live on ${live.mountpoint} (reported on a copy of the machine as it is now)\n\n${dmabufReport(await mirrorHostModel(live.model))}`;
+}
+
 export async function dmabufCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { topology: { type: 'string' } }, DMABUF_USAGE);
+  const { values, positionals } = parse(argv, { topology: { type: 'string' }, ...LIVE_OPTIONS }, DMABUF_USAGE);
   if (values.help) {
     console.log(DMABUF_USAGE);
     return 0;
   }
   if (positionals.length) throw new CliError(`unexpected argument ${positionals[0]}\n${DMABUF_USAGE}`, EXIT_USAGE);
-  process.stdout.write(dmabufReport(values.topology));
+  const rec = liveMount(values);
+  process.stdout.write(rec ? await askLive(rec, { command: 'dmabuf' }) : dmabufReport(modelOrExit(values.topology)));
   return 0;
 }

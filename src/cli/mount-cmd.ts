@@ -14,6 +14,7 @@ import { findMount, isStaleMount } from '../fuse/mount.js';
 import { UnsafePathError } from '../memory/safe-file.js';
 import { modelOrExit, parse } from './args.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
+import { LIVE_HANDLERS } from './live-handlers.js';
 
 export const MOUNT_USAGE = `usage: p2pemu mount MOUNTPOINT [--topology FILE] [--state DIR] [--profile NAME] [--foreground] [--log-level LEVEL] [--readers N]
 
@@ -98,7 +99,7 @@ export async function mountCommand(argv: string[]): Promise<number> {
     const log = createLogger(level, logFile === undefined ? undefined : stateFileOrExit(() => openDaemonLog(stateDir)));
     let code: number;
     try {
-      code = await runDaemon({ mountpoint, spec, stateDir, logFile, readers, log, readyFd });
+      code = await runDaemon({ mountpoint, spec, stateDir, logFile, readers, log, readyFd, control: LIVE_HANDLERS });
     } catch (err) {
       throw new CliError(`mount ${mountpoint} failed: ${(err as Error).message}`, err instanceof UnsafePathError ? EXIT_USAGE : 1);
     }

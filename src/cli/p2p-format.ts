@@ -22,7 +22,12 @@ function withMemoryBar(m: HostModel): PciDev[] {
 }
 
 /** `providers`: the columns; default the registered providers, else every function with a memory BAR. */
-export function formatMatrix(m: HostModel, chosen?: PciDev[]): string {
+export interface LiveView {
+  /** where the model runs: cells and explanations add the map-type cache the I/O path uses */
+  mountpoint: string;
+}
+
+export function formatMatrix(m: HostModel, chosen?: PciDev[], live?: LiveView): string {
   const registered = m.p2pdma.allProviders().map((p) => p.dev);
   const fallback = !chosen && registered.length === 0;
   const providers = (chosen ?? (fallback ? withMemoryBar(m) : registered)).sort((a, b) => a.bdf.localeCompare(b.bdf));
@@ -35,23 +40,29 @@ export function formatMatrix(m: HostModel, chosen?: PciDev[]): string {
   const lines = [
     ['client \\ provider'.padEnd(w0), ...providers.map((p, i) => label(p).padEnd(cols[i]!))].join('  '),
   ];
+  let stale = 0;
   for (const c of clients) {
     const cells = providers.map((p, i) => {
       const t = calcMapTypeAndDist(p, c, false, { cpu });
-      const text = p === c ? `SELF(${t.dist})` : `${SHORT[t.mapType]}(${t.dist})`;
+      // live: DMA uses the cached map type where there is one, however old
+      const cached = live ? m.p2pdma.cachedMapType(p, c) : undefined;
+      if (cached?.computedBeforeChange) stale++;
+      const text = `${SHORT[cached?.type ?? t.mapType]}(${t.dist})${cached?.computedBeforeChange ? '*' : ''}`;
       return text.padEnd(cols[i]!);
     });
     lines.push([label(c).padEnd(w0), ...cells].join('  ').trimEnd());
   }
+  if (live) lines.unshift(`live on ${live.mountpoint}: the map type DMA uses (the provider's cache where it holds the pair, else what the first mapping computes)`, '');
   lines.push(
     '',
     'BUS(n)  PCI_P2PDMA_MAP_BUS_ADDR: switch-local, bus addresses, distance n',
     'HB(n)   PCI_P2PDMA_MAP_THRU_HOST_BRIDGE: through a whitelisted host bridge (or an AMD Zen CPU)',
     'NO(n)   PCI_P2PDMA_MAP_NOT_SUPPORTED: DMA mapping fails (EREMOTEIO)',
-    'SELF(n) the provider is the client',
+    'a function with itself (provider = client) is computed like any pair: NO where its own ACS redirects',
   );
   // the decision does not depend on the provider having registered memory (calc_map_type_and_dist looks at the path only)
   if (fallback) lines.push('', 'no function registers P2P memory: the columns are every function with a memory BAR (choose with --providers)');
+  if (stale) lines.push('*       cached before its path changed (setpci, remove and rescan) and never invalidated: DMA still uses it; p2pemu explain --mount shows both answers');
   return lines.join('\n') + '\n';
 }
 
@@ -68,7 +79,19 @@ function chainText(devs: string[], m: HostModel, t: MapTrace, stopAt: string | u
   return out.join(' → ');
 }
 
-export function formatExplain(m: HostModel, client: PciDev, provider: PciDev): string {
+/** What the provider's map-type cache holds for the pair: what DMA between them uses on a live machine. */
+function cacheLines(m: HostModel, client: PciDev, provider: PciDev, fresh: MapTrace): string[] {
+  const head = `map-type cache of ${provider.name} (what DMA between the pair uses):`;
+  if (!m.p2pdma.providerOf(provider)) return [head, `  none: ${provider.name} registers no P2P memory`];
+  const cached = m.p2pdma.cachedMapType(provider, client);
+  if (!cached) return [head, '  nothing cached yet: the first DMA mapping computes the result above (and logs the lines below)'];
+  const name = MAP_TYPE_NAMES[cached.type];
+  if (!cached.computedBeforeChange) return [head, `  ${name}, computed from the paths as they are now`];
+  const differs = cached.type !== fresh.mapType ? `; computed now it would be ${MAP_TYPE_NAMES[fresh.mapType]}` : '; computed now it would be the same';
+  return [head, `  ${name}, computed before these paths changed and never invalidated: DMA keeps using it until ${provider.name}'s driver is rebound${differs}`];
+}
+
+export function formatExplain(m: HostModel, client: PciDev, provider: PciDev, live?: LiveView): string {
   const cpu = m.pci.spec.cpu;
   const t = calcMapTypeAndDist(provider, client, true, { cpu });
   const lines = [
@@ -86,7 +109,8 @@ export function formatExplain(m: HostModel, client: PciDev, provider: PciDev): s
     lines.push(`no common upstream bridge (the paths meet only at the host bridge); distance ${t.dist} = ${t.providerChain.length} + ${t.clientChain.length}; ACS is not looked at`);
   }
   if (t.hostBridge) lines.push(`host bridge: ${t.hostBridge.rule === 'cpu' ? 'CPU rule: ' : t.hostBridge.rule === 'whitelist' ? 'whitelist: ' : 'refused: '}${t.hostBridge.detail}`);
-  lines.push('', `result: ${MAP_TYPE_NAMES[t.mapType]}, distance ${t.dist}`);
+  lines.push('', `result: ${MAP_TYPE_NAMES[t.mapType]}, distance ${t.dist}${live ? ` (live on ${live.mountpoint})` : ''}`);
+  if (live) lines.push(...cacheLines(m, client, provider, t));
   lines.push('', 'kernel log of the first DMA mapping of this pair (pci_p2pdma_map_type, verbose):');
   lines.push(...(t.logLines.length ? t.logLines.map((l) => `  ${l}`) : ['  (nothing: this path logs no warning)']));
   return lines.join('\n') + '\n';

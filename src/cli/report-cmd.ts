@@ -2,23 +2,24 @@
 // from the kernel's rules and times measured on this machine, beside the
 // cover letter's reference figures.
 
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { parseSize } from '../config/sizes.js';
+import type { TopologySpec } from '../config/spec.js';
+import type { ControlRequest, LiveHost } from '../daemon/control.js';
 import { FOLIO_POLICIES, PMD_SIZE, PUD_SIZE, type FolioPolicy } from '../model/mm/folio.js';
-import { bootHostModel } from '../model/host-model.js';
-import { readRecord } from '../daemon/registry.js';
-import { DEFAULT_TOPOLOGY_NAME } from '../config/default-topology.js';
-import { parse, topologyOrExit } from './args.js';
+import { foliosText } from '../model/mm/folio-report.js';
+import type { HostCosts } from '../model/mm/cost-model.js';
+import { bootHostModel, type HostModel } from '../model/host-model.js';
+import { modelOrExit, parse } from './args.js';
 import { hostCosts, type CalibrationMode } from './calibration.js';
+import { askLive, LIVE_HELP, LIVE_OPTIONS, liveMount } from './live.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 import { entryCostLines } from './cost-format.js';
 import { applyFolioPolicy, folioSpec, liveLines, pinLines, providerLines, refusalLines, tradeOffLines } from './report-tables.js';
 
-export const REPORT_USAGE = `usage: p2pemu report [MOUNTPOINT] [--topology FILE] [--policy base|device-align|best-effort] [--align 2MiB|1GiB]
-                     [--recalibrate | --no-calibration]
+export const REPORT_USAGE = `usage: p2pemu report [--topology FILE | --mount MNT | --live | MOUNTPOINT] [--policy base|device-align|best-effort]
+                     [--align 2MiB|1GiB] [--recalibrate | --no-calibration]
 
-Compound pages for P2P memory, in five parts:
+Compound pages for P2P memory, in five parts (six on a mount):
   costs       what one page-table entry costs: measured on this machine (a small C
               helper, built and run once per boot) beside the compound-page cover
               letter's figures, shown as a reference and fitted to nothing
@@ -30,17 +31,63 @@ Compound pages for P2P memory, in five parts:
               registered memory, struct pages, entries, what a small mapping gets
   pin         O_DIRECT pin cost for 1 MiB .. 1 GiB: measured on 4 KiB pages and
               2 MiB THPs here, then modelled for P2P memory under each policy
-With MOUNTPOINT (and no --topology: the topology that mount was made from), also
-every live allocation of that mount with its folios, entries and times.
+ live        on a mount (--mount MNT, or MOUNTPOINT): the providers as the daemon
+              has them, the trade-off on its topology, and every live allocation
+              with its folios, entries and times (times measured by this command)
   --policy P          apply P to every provider (default: what the topology says)
   --align S           folio size for device-align / largest tried by best-effort
   --recalibrate       measure again instead of reusing this boot's measurement
-  --no-calibration    measure nothing (the measured-here column says so)`;
+  --no-calibration    measure nothing (the measured-here column says so)
+${LIVE_HELP}`;
+
+/** What the report is asked for, apart from where the machine comes from. */
+interface ReportOptions {
+  policy?: FolioPolicy;
+  align?: number;
+  costs: HostCosts;
+}
+
+/**
+ * The report on a machine: `m` for providers and refusals (a fresh boot of
+ * `spec` under --policy), `spec` for the like-with-like trade-off, and on a
+ * live mount every live allocation.
+ */
+export function reportView(m: HostModel, spec: TopologySpec, o: ReportOptions, live?: { mountpoint: string; folios: string }): string {
+  const load = () => structuredClone(spec);
+  let model = m;
+  if (o.policy) {
+    const what = load();
+    applyFolioPolicy(what, folioSpec(o.policy, o.align ?? (o.policy === 'best-effort' ? PUD_SIZE : PMD_SIZE)));
+    model = bootHostModel(what);
+  }
+  const out = [
+    ...entryCostLines(o.costs),
+    '',
+    `providers (${o.policy ? `--policy ${o.policy}` : live ? `live on ${live.mountpoint}` : 'policies as the topology says'}):`,
+    ...providerLines(model, o.costs),
+    '',
+    ...refusalLines(model),
+    '',
+    'trade-off, like with like:',
+    ...tradeOffLines(load, o.costs),
+    '',
+    'O_DIRECT pin cost (pinning the user buffer, GUP):',
+    ...pinLines(o.costs),
+  ];
+  if (live) out.push('', `live on ${live.mountpoint}:`, ...liveLines(live.folios, o.costs));
+  return out.join('\n') + '\n';
+}
+
+/** The daemon's side of `report --mount`: the costs come measured from the command. */
+export function reportLive(req: ControlRequest, live: LiveHost): string {
+  const o = { policy: req.policy as FolioPolicy | undefined, align: req.align as number | undefined, costs: req.costs as HostCosts };
+  return reportView(live.model, live.spec, o, { mountpoint: live.mountpoint, folios: foliosText(live.model.p2pdma) });
+}
 
 export async function reportCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(
     argv,
-    { topology: { type: 'string' }, policy: { type: 'string' }, align: { type: 'string' }, recalibrate: { type: 'boolean' }, 'no-calibration': { type: 'boolean' } },
+    { topology: { type: 'string' }, policy: { type: 'string' }, align: { type: 'string' }, recalibrate: { type: 'boolean' }, 'no-calibration': { type: 'boolean' }, ...LIVE_OPTIONS },
     REPORT_USAGE,
   );
   if (values.help) {
@@ -48,49 +95,22 @@ export async function reportCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 1) throw new CliError(`report takes at most one MOUNTPOINT\n${REPORT_USAGE}`, EXIT_USAGE);
+  if (positionals[0] !== undefined && values.mount !== undefined) throw new CliError('MOUNTPOINT and --mount name the same thing: give one', EXIT_USAGE);
   if (values.policy !== undefined && !(FOLIO_POLICIES as readonly string[]).includes(values.policy)) {
     throw new CliError(`--policy must be one of: ${FOLIO_POLICIES.join(', ')}`, EXIT_USAGE);
   }
   if (values.recalibrate && values['no-calibration']) throw new CliError('--recalibrate and --no-calibration contradict each other', EXIT_USAGE);
   const align = values.align === undefined ? undefined : parseSize(values.align);
   if (values.align !== undefined && align !== PMD_SIZE && align !== PUD_SIZE) throw new CliError('--align must be 2MiB or 1GiB', EXIT_USAGE);
-  // with a mount point and no --topology: the topology that mount was made from
-  const rec = positionals[0] && values.topology === undefined ? readRecord(resolve(positionals[0])) : undefined;
-  const file = values.topology ?? (rec && rec.topology !== DEFAULT_TOPOLOGY_NAME ? rec.topology : undefined);
-  const load = () => topologyOrExit(file);
+  const rec = liveMount({ ...values, mount: values.mount ?? positionals[0] });
   const mode: CalibrationMode = values['no-calibration'] ? 'off' : values.recalibrate ? 'fresh' : 'cached';
-
-  const spec = load();
-  if (values.policy) {
-    const policy = values.policy as FolioPolicy;
-    applyFolioPolicy(spec, folioSpec(policy, align ?? (policy === 'best-effort' ? PUD_SIZE : PMD_SIZE)));
+  // measured here, in this process: the daemon never runs the calibration helper
+  const o: ReportOptions = { policy: values.policy as FolioPolicy | undefined, align, costs: hostCosts(mode) };
+  if (rec) {
+    process.stdout.write(await askLive(rec, { command: 'report', ...o }));
+    return 0;
   }
-  const m = bootHostModel(spec);
-  const costs = hostCosts(mode);
-  const out = [
-    ...entryCostLines(costs),
-    '',
-    `providers (${values.policy ? `--policy ${values.policy}` : 'policies as the topology says'}):`,
-    ...providerLines(m, costs),
-    '',
-    ...refusalLines(m),
-    '',
-    'trade-off, like with like:',
-    ...tradeOffLines(load, costs),
-    '',
-    'O_DIRECT pin cost (pinning the user buffer, GUP):',
-    ...pinLines(costs),
-  ];
-  if (positionals[0]) {
-    const mnt = resolve(positionals[0]);
-    let live: string;
-    try {
-      live = readFileSync(join(mnt, 'sys/kernel/debug/p2pemu/folios'), 'utf8');
-    } catch (err) {
-      throw new CliError(`cannot read ${mnt}/sys/kernel/debug/p2pemu/folios (${(err as NodeJS.ErrnoException).code}): is it a p2pemu mount?`);
-    }
-    out.push('', `live on ${mnt}:`, ...liveLines(live, costs));
-  }
-  console.log(out.join('\n'));
+  const m = modelOrExit(values.topology);
+  process.stdout.write(reportView(m, m.pci.spec, o));
   return 0;
 }

@@ -1,25 +1,29 @@
 // p2pemu status: the live mounts, their daemons, and any stale ones.
 
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { daemonAlive, listRecords } from '../daemon/registry.js';
+import { resolve } from 'node:path';
+import type { ControlRequest, LiveHost } from '../daemon/control.js';
+import { daemonAlive, listRecords, type MountRecord } from '../daemon/registry.js';
 import { isStaleMount, listMounts } from '../fuse/mount.js';
+import { transfersTable } from '../model/nvme/index.js';
 import { parse } from './args.js';
+import { askLive } from './live.js';
 
-export const STATUS_USAGE = `usage: p2pemu status [--json]
+export const STATUS_USAGE = `usage: p2pemu status [--json] [--mount MNT]
 
 Lists p2pemu mounts: mount point, daemon pid, state (live; stale: the daemon is
 gone and the mount answers ENOTCONN; detached: unmounted with --lazy, the
 daemon still serves files opened before; not-mounted), topology and log file,
 and for live mounts the NVMe transfers per (client, provider, path):
 switch-local P2P, P2P through the host bridge, host memory, and refused
-requests, and the requests a daemon bug answered with EIO (details in the log).`;
+requests, and the requests a daemon bug answered with EIO (details in the log):
+asked of each daemon over its control socket, so those need root.
+  --mount MNT   only the mount at MNT`;
 
 export interface MountStatus {
   mountpoint: string;
-  /** the transfers table of a live mount (MNT/sys/kernel/debug/p2pemu/transfers) */
+  /** the transfers table of a live mount, from its daemon */
   transfers?: string;
-  /** requests answered EIO because of a bug in the daemon (MNT/sys/kernel/debug/p2pemu/handler_errors) */
+  /** requests answered EIO because of a bug in the daemon */
   handlerErrors?: number;
   pid: number | undefined;
   state: 'live' | 'stale' | 'detached' | 'not-mounted';
@@ -28,7 +32,12 @@ export interface MountStatus {
   started: string | undefined;
 }
 
-export function collectStatus(): MountStatus[] {
+/** The daemon's side of `status`: what it moved and how often a bug answered EIO. */
+export function statusLive(_req: ControlRequest, live: LiveHost): string {
+  return JSON.stringify({ transfers: transfersTable(live.transfers()), handlerErrors: live.handlerErrors().total });
+}
+
+export async function collectStatus(only?: string): Promise<MountStatus[]> {
   const mounts = listMounts().filter((m) => m.fstype.startsWith('fuse.p2pemu'));
   const records = listRecords();
   const out: MountStatus[] = [];
@@ -52,26 +61,28 @@ export function collectStatus(): MountStatus[] {
     const state = daemonAlive(r) ? 'detached' : 'not-mounted';
     out.push({ mountpoint: r.mountpoint, pid: r.daemon.pid, state, topology: r.topology, logFile: r.logFile, started: r.started });
   }
-  for (const s of out) {
-    if (s.state !== 'live') continue;
-    const debug = join(s.mountpoint, 'sys/kernel/debug/p2pemu');
+  const wanted = only === undefined ? out : out.filter((s) => s.mountpoint === resolve(only));
+  for (const s of wanted) {
+    const rec = records.find((r) => r.mountpoint === s.mountpoint);
+    if (s.state !== 'live' || !rec) continue;
     try {
-      s.transfers = readFileSync(join(debug, 'transfers'), 'utf8');
-      s.handlerErrors = Number(/^total (\d+)/.exec(readFileSync(join(debug, 'handler_errors'), 'utf8'))?.[1] ?? 0);
+      const live = JSON.parse(await askLive(rec as MountRecord, { command: 'status' })) as { transfers: string; handlerErrors: number };
+      s.transfers = live.transfers;
+      s.handlerErrors = live.handlerErrors;
     } catch {
-      /* not ours to read */
+      /* not ours to ask (not root), or a daemon without a control socket */
     }
   }
-  return out;
+  return wanted;
 }
 
 export async function statusCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { json: { type: 'boolean' } }, STATUS_USAGE);
+  const { values } = parse(argv, { json: { type: 'boolean' }, mount: { type: 'string' } }, STATUS_USAGE);
   if (values.help) {
     console.log(STATUS_USAGE);
     return 0;
   }
-  const status = collectStatus();
+  const status = await collectStatus(values.mount);
   if (values.json) {
     console.log(JSON.stringify(status, null, 2));
     return 0;

@@ -12,6 +12,7 @@ import { UnsafePathError } from '../memory/safe-file.js';
 import { formatDmesg } from '../model/klog.js';
 import { ownIdentity } from './daemon-identity.js';
 import { addHandlerErrorsFile } from '../vfs/index.js';
+import { serveControl, type ControlHandlers, type LiveHost } from './control.js';
 import { buildEmulatedHost, type EmulatedHost } from './emulated-host.js';
 import { removeRecord, writeRecord } from './registry.js';
 
@@ -26,6 +27,8 @@ export interface DaemonOptions {
   log: Logger;
   /** fd to write "ready" (or "error …") to once the tree is served */
   readyFd: number | undefined;
+  /** what the control socket answers (the CLI's live commands); none: no socket */
+  control?: ControlHandlers;
 }
 
 /** The mount's device as /proc/PID/maps prints it ("00:2a"), from the "0:42" of mountinfo. */
@@ -88,6 +91,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     throw err;
   }
   connect(host, session, mountpoint, log);
+  const live: LiveHost = {
+    mountpoint,
+    spec: host.spec,
+    model: { klog: host.klog, pci: host.pci, p2pdma: host.p2pdma, drivers: host.drivers },
+    transfers: () => host.stats.all(),
+    handlerErrors: () => session.handlerBugs,
+  };
+  let control: { path: string; close(): void } | undefined;
+  try {
+    control = opts.control && (await serveControl(opts.stateDir, opts.control, live, log));
+  } catch (err) {
+    log.warn({ err }, 'no control socket: commands cannot ask this mount with --mount');
+  }
   const me = ownIdentity();
   writeRecord({
     daemon: me,
@@ -96,11 +112,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     stateDir: opts.stateDir,
     logFile: opts.logFile,
     started: new Date().toISOString(),
+    control: control?.path,
   });
   log.info({ mountpoint, topology: opts.spec.file, devices: host.pci.devices.length, nodes: host.table.size }, 'mounted');
 
   let stopping: Promise<void> | undefined;
   const cleanup = () => {
+    control?.close();
     host.namespaces.close();
     host.bars.destroy();
     removeRecord(mountpoint, me);

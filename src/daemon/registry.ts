@@ -20,6 +20,8 @@ export interface MountRecord {
   stateDir: string;
   logFile: string | undefined;
   started: string;
+  /** the daemon's control socket (daemon/control.ts); absent: it has none */
+  control?: string;
 }
 
 /** Longest file name we build from a mount point; longer ones are hashed. */

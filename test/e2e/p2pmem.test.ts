@@ -2,7 +2,7 @@
 // checked against the kernel's rules and the emulator's debugfs.
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { mountTopology, p2pemu, sh, type Mount, describeMount, canMount } from './helpers.js';
+import { mountTopology, p2pemu, sh, tempDir, type Mount, describeMount, canMount } from './helpers.js';
 
 let m: Mount;
 beforeAll(() => {
@@ -242,8 +242,25 @@ describe('P2P views of a topology from the command line', () => {
   test('topo --matrix: a provider × client table of map types and distances', () => {
     const out = p2pemu('topo', '--matrix').stdout;
     expect(out).toMatch(/^client \\ provider\s+nvme0 03:00\.0\s+nvme1 04:00\.0\s+p2pmem0 05:00\.0\s+accel0 81:00\.0$/m);
-    expect(out).toMatch(/^nvme0 03:00\.0\s+SELF\(0\)\s+BUS\(4\)\s+NO\(4\)\s+NO\(6\)$/m);
+    expect(out).toMatch(/^nvme0 03:00\.0\s+BUS\(0\)\s+BUS\(4\)\s+NO\(4\)\s+NO\(6\)$/m);
     expect(out).toMatch(/^nic0 82:00\.0\s+NO\(6\)\s+NO\(6\)\s+NO\(6\)\s+HB\(4\)$/m);
+  });
+
+  test('topo --matrix: a function with its own ACS redirect gets the kernel\'s answer with itself, NOT_SUPPORTED', () => {
+    const dir = tempDir('p2pemu-self-');
+    const topo = `${dir}/t.yaml`;
+    sh(`cat > '${topo}' <<'Y'
+host_bridges:
+  - children:
+      - kind: root_port
+        children: [{ kind: p2pmem, name: redirecting, acs: [RR] }]
+      - kind: root_port
+        children: [{ kind: p2pmem, name: plain }]
+Y`);
+    const out = p2pemu('topo', '--matrix', '--topology', topo).stdout;
+    sh(`rm -rf '${dir}'`);
+    expect(out).toMatch(/^redirecting \S+\s+NO\(0\)\s+NO\(\d+\)$/m);
+    expect(out).toMatch(/^plain \S+\s+NO\(\d+\)\s+BUS\(0\)$/m);
   });
 
   test('explain: paths with ACS bits, the host-bridge rule and the kernel lines', () => {

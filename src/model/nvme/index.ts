@@ -17,4 +17,4 @@ export { timeoutAndReset, canDma, NVME_IO_TIMEOUT_S, type StalledRequest } from 
 export { adminCommand, ioRange, smartLog, nvme_admin, nvme_cmd, NVME_STATUS_DNR, NVME_SC_INVALID_FIELD, NVME_SC_INVALID_OPCODE, type PassthruCmd, type CmdResult, type CtrlIoTotals } from './admin.js';
 export { NvmeIoPath, allocationRef, ioNamespace } from './io.js';
 export { decideIo, movesToDevice, NvmeOpcode, type IoDecision, type IoNamespace, type IoPath, type IoPiece, type IoRequest, type IoSegment, type MapTypeTable, type P2pAllocationRef, type SegmentMemory } from './map-data.js';
-export { DATA_PATH_SLOT_FIELDS, TransferStats, type TransferCount } from './transfer-stats.js';
+export { DATA_PATH_SLOT_FIELDS, TransferStats, transfersTable, type TransferCount } from './transfer-stats.js';

@@ -3,6 +3,7 @@
 // namespace's backing (host memory, no decision needed) are counted by those
 // threads in shared memory, one slot per namespace, and merged in here.
 
+import { table } from '../text-table.js';
 import type { IoPath } from './map-data.js';
 
 export interface TransferCount {
@@ -71,4 +72,11 @@ export class TransferStats {
     }
     return [...merged.values()];
   }
+}
+
+/** The transfers as debugfs `transfers` and `p2pemu status` print them. */
+export function transfersTable(counts: TransferCount[]): string {
+  const rows: (string | number)[][] = [['client', 'provider', 'path', 'reads', 'writes', 'bytes']];
+  for (const c of counts) rows.push([c.client, c.provider, c.path, c.reads, c.writes, c.bytes]);
+  return table(rows);
 }

@@ -6,20 +6,15 @@ import { kernelError } from '../../errno.js';
 import type { BarView } from '../../memory/bar-view.js';
 import { MAP_TYPE_NAMES, type P2pdmaSubsystem } from '../../model/p2pdma/index.js';
 import type { PciHost } from '../../model/pci/index.js';
-import type { TransferStats } from '../../model/nvme/index.js';
-import { foliosText } from './folios.js';
+import { transfersTable, type TransferStats } from '../../model/nvme/index.js';
+import { table } from '../../model/text-table.js';
+import { foliosText } from '../../model/mm/folio-report.js';
 import { CommandFile, commandNumber, type CommandHandler } from '../command-file.js';
 import type { InodeTable } from '../tree.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 /** the most one `dma read` returns (as hex, twice as many characters) */
 const DMA_READ_MAX = 1 << 20;
-
-function table(rows: (string | number)[][]): string {
-  if (rows.length === 0) return '';
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  return rows.map((r) => r.map((c, i) => String(c).padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
-}
 
 export function allocationsText(p2pdma: P2pdmaSubsystem): string {
   const rows: (string | number)[][] = [['id', 'provider', 'bar', 'bar_offset', 'bus_addr', 'size', 'pid', 'comm', 'state']];
@@ -85,15 +80,9 @@ function dmaCommand(host: PciHost, view: BarView): CommandHandler {
   };
 }
 
-export function transfersText(stats: TransferStats): string {
-  const rows: (string | number)[][] = [['client', 'provider', 'path', 'reads', 'writes', 'bytes']];
-  for (const c of stats.all()) rows.push([c.client, c.provider, c.path, c.reads, c.writes, c.bytes]);
-  return table(rows);
-}
-
 export function buildDebugfs(t: InodeTable, host: PciHost, p2pdma: P2pdmaSubsystem, view: BarView, stats: TransferStats): void {
   const dir = t.dirs(t.root, 'sys/kernel/debug/p2pemu');
-  t.seqText(dir, 'transfers', 0o400, () => transfersText(stats));
+  t.seqText(dir, 'transfers', 0o400, () => transfersTable(stats.all()));
   t.seqText(dir, 'folios', 0o400, () => foliosText(p2pdma));
   t.seqText(dir, 'allocations', 0o400, () => allocationsText(p2pdma));
   t.seqText(dir, 'pools', 0o400, () => poolsText(p2pdma));
