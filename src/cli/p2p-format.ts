@@ -58,7 +58,7 @@ export function formatMatrix(m: HostModel, chosen?: PciDev[], live?: LiveView): 
     'BUS(n)  PCI_P2PDMA_MAP_BUS_ADDR: switch-local, bus addresses, distance n',
     'HB(n)   PCI_P2PDMA_MAP_THRU_HOST_BRIDGE: through a whitelisted host bridge (or an AMD Zen CPU)',
     'NO(n)   PCI_P2PDMA_MAP_NOT_SUPPORTED: DMA mapping fails (EREMOTEIO)',
-    'a function with itself (provider = client) is computed like any pair: NO where its own ACS redirects',
+    'a function with itself (provider = client) is computed like any pair: where its own ACS redirects, through the host bridge (HB, or NO)',
   );
   // the decision does not depend on the provider having registered memory (calc_map_type_and_dist looks at the path only)
   if (fallback) lines.push('', 'no function registers P2P memory: the columns are every function with a memory BAR (choose with --providers)');

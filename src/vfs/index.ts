@@ -12,3 +12,5 @@ export { NOT_MOUNTED, type MountPort } from './mount-port.js';
 export { P2pMappings, type MappedMemory } from './p2p-mappings.js';
 export { buildDevfs } from './devfs/kmsg.js';
 export { encodeMmapIntent, decodeMmapIntent, P2PEMU_IOC_MMAP_INTENT, MAP_PRIVATE, MAP_SHARED, MAP_TYPE, PROT_WRITE, type MmapIntent } from './mmap-intent.js';
+export { buildHostTree, type HostTree, type HostTreeSources } from './host-tree.js';
+export { NvmeView } from './nvme-view.js';

@@ -251,11 +251,11 @@ describe('P2P views of a topology from the command line', () => {
     const topo = `${dir}/t.yaml`;
     sh(`cat > '${topo}' <<'Y'
 host_bridges:
-  - children:
-      - kind: root_port
-        children: [{ kind: p2pmem, name: redirecting, acs: [RR] }]
-      - kind: root_port
-        children: [{ kind: p2pmem, name: plain }]
+  - vendor: 0x8086
+    device: 0x0998          # not on the P2PDMA whitelist
+    children:
+      - { kind: root_port, slot: "01.0", children: [{ kind: p2pmem, name: redirecting, acs: [RR] }] }
+      - { kind: root_port, slot: "02.0", children: [{ kind: p2pmem, name: plain }] }
 Y`);
     const out = p2pemu('topo', '--matrix', '--topology', topo).stdout;
     sh(`rm -rf '${dir}'`);

@@ -5,9 +5,12 @@ import { pwriteSync } from '../memory/fd-io.js';
 import type { BarStore } from '../memory/bar-store.js';
 import type { NvmeCtrl } from '../model/nvme/index.js';
 import type { PciDev } from '../model/pci/index.js';
-import { addNvmeDevNodes, namespaceIo, type NvmeDevContext } from '../vfs/devfs/nvme-dev.js';
-import { addNvmeSysfs, type NvmeSysfsNodes } from '../vfs/sysfs/nvme-sysfs.js';
-import type { DirNode, InodeTable, PciSysfs, Vfs, VNode } from '../vfs/index.js';
+import { addNvmeDevNodes, namespaceIo, type NvmeDevContext } from './devfs/nvme-dev.js';
+import { addNvmeSysfs, type NvmeSysfsNodes } from './sysfs/nvme-sysfs.js';
+import type { PciSysfs } from './sysfs/pci-tree.js';
+import type { DirNode, VNode } from './node.js';
+import type { InodeTable } from './tree.js';
+import type { Vfs } from './vfs.js';
 
 /** Lowest free number first, as the kernel's ida_alloc() hands out minors. */
 class Ida {
