@@ -2,10 +2,10 @@
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CliError, EXIT_USAGE } from './cli-error.js';
-import { loadTopology } from '../config/parse-topology.js';
-import type { TopologySpec } from '../config/spec.js';
-import { bootHostModel, type HostModel } from '../model/host-model.js';
-import { TopologyError } from '../config/topology-error.js';
+import { loadTopology } from '../config/index.js';
+import type { TopologySpec } from '../config/index.js';
+import { bootHostModel, type HostModel } from '../model/index.js';
+import { TopologyError } from '../config/index.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 

@@ -8,8 +8,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { REGISTRY_DIR } from '../daemon/registry.js';
-import { unmeasuredCosts, type Figure, type HostCosts, type PinSample } from '../model/mm/cost-model.js';
+import { REGISTRY_DIR } from '../daemon/index.js';
+import { unmeasuredCosts, type Figure, type HostCosts, type PinSample } from '../model/index.js';
 
 const SOURCE = fileURLToPath(new URL('../../scripts/calibrate/mm-costs.c', import.meta.url));
 /** PTE run over 256 MiB, 64 PMDs (128 MiB of 2 MiB pages), 1 PUD, pins up to 256 MiB: about a second here */

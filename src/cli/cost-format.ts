@@ -1,9 +1,9 @@
 // The two time columns every compound-page table prints: measured here and
 // the cover letter's reference, never blended (native-notes/compound-pages.md).
 
-import { COVER_LETTER_REFERENCE, mmapNs, type EntryCosts, type HostCosts } from '../model/mm/cost-model.js';
-import type { PageTableEntries } from '../model/mm/folio.js';
-import { formatNs } from '../model/mm/folio-report.js';
+import { COVER_LETTER_REFERENCE, mmapNs, type EntryCosts, type HostCosts } from '../model/index.js';
+import type { PageTableEntries } from '../model/index.js';
+import { formatNs } from '../model/index.js';
 
 /** [measured here, cover-letter reference] for mapping these entries. */
 export function mmapCells(e: PageTableEntries, costs: HostCosts): [string, string] {

@@ -2,14 +2,14 @@
 // removal, and the page_pool binding rules.
 
 import { KernelError } from '../errno.js';
-import { DmaBufCore, defaultFallback } from '../model/dmabuf/dmabuf.js';
-import { mirrorHostModel } from '../model/host-model.js';
-import type { ControlRequest, LiveHost } from '../daemon/control.js';
-import { hmmContext } from '../model/hmm/hmm-host.js';
-import { bindRxQueue, pagePoolInit, rxFill } from '../model/net/page-pool.js';
-import { formatBytes } from '../model/mm/folio-report.js';
-import type { HostModel } from '../model/host-model.js';
-import type { PciDev } from '../model/pci/index.js';
+import { DmaBufCore, defaultFallback } from '../model/index.js';
+import { mirrorHostModel } from '../model/index.js';
+import type { ControlRequest, LiveHost } from '../daemon/index.js';
+import { hmmContext } from '../model/index.js';
+import { bindRxQueue, pagePoolInit, rxFill } from '../model/index.js';
+import { formatBytes } from '../model/index.js';
+import type { HostModel } from '../model/index.js';
+import type { PciDev } from '../model/index.js';
 import { modelOrExit, parse } from './args.js';
 import { askLive, LIVE_HELP, LIVE_OPTIONS, liveMount } from './live.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';

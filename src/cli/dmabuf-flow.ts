@@ -1,11 +1,11 @@
 // p2pemu scenario dmabuf-flow: O_DIRECT into p2pmem beside the thread's
 // alternative (the NVMe exports its CMB as a dma-buf, the accelerator imports it).
 
-import { parseSize } from '../config/sizes.js';
-import type { TopologySpec } from '../config/spec.js';
-import { cmbDmabufFlow, oDirectIntoP2pmem, type FlowResult } from '../model/dmabuf/cmb-flow.js';
-import { formatBytes, formatNs } from '../model/mm/folio-report.js';
-import { bootHostModel } from '../model/host-model.js';
+import { parseSize } from '../config/index.js';
+import type { TopologySpec } from '../config/index.js';
+import { cmbDmabufFlow, oDirectIntoP2pmem, type FlowResult } from '../model/index.js';
+import { formatBytes, formatNs } from '../model/index.js';
+import { bootHostModel } from '../model/index.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 
 function flowLines(r: FlowResult): string[] {

@@ -2,8 +2,8 @@
 // topology or (--mount) on the live machine, where the map-type cache the
 // DMA path uses is shown too.
 
-import type { HostModel } from '../model/host-model.js';
-import type { ControlRequest, LiveHost } from '../daemon/control.js';
+import type { HostModel } from '../model/index.js';
+import type { ControlRequest, LiveHost } from '../daemon/index.js';
 import { modelOrExit, parse } from './args.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 import { askLive, LIVE_HELP, LIVE_OPTIONS, liveMount } from './live.js';

@@ -6,11 +6,11 @@
 //            the mix of fake and DMA-able PFNs the review objected to, in both encodings
 
 import { KernelError } from '../errno.js';
-import { formatBytes, formatNs } from '../model/mm/folio-report.js';
-import { bootHostModel, type HostModel } from '../model/host-model.js';
-import { compareP2pAlias, MIGRATE_PAGE_OVERHEAD_NS, mirrorMixed } from '../model/hmm/hmm-host.js';
-import { MAP_TYPE_NAMES } from '../model/p2pdma/index.js';
-import type { PciDev } from '../model/pci/index.js';
+import { formatBytes, formatNs } from '../model/index.js';
+import { bootHostModel, type HostModel } from '../model/index.js';
+import { compareP2pAlias, MIGRATE_PAGE_OVERHEAD_NS, mirrorMixed } from '../model/index.js';
+import { MAP_TYPE_NAMES } from '../model/index.js';
+import type { PciDev } from '../model/index.js';
 import { parse, topologyOrExit } from './args.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 

@@ -3,9 +3,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { CPU_VENDORS } from '../config/spec.js';
-import { formatSize } from '../config/sizes.js';
-import { writeTopology } from '../config/write-topology.js';
+import { CPU_VENDORS } from '../config/index.js';
+import { formatSize } from '../config/index.js';
+import { writeTopology } from '../config/index.js';
 import { parse } from './args.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 import { checkLoads } from './replay/check-loads.js';

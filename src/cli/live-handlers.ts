@@ -1,7 +1,7 @@
 // What a daemon answers on its control socket: each command's live side,
 // running the same view code as the offline command, on the live model.
 
-import type { ControlHandlers } from '../daemon/control.js';
+import type { ControlHandlers } from '../daemon/index.js';
 import { dmabufLive } from './dmabuf-cmd.js';
 import { explainLive } from './explain-cmd.js';
 import { reportLive } from './report-cmd.js';

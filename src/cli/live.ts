@@ -4,9 +4,9 @@
 // computes it with the same code the offline command runs (live-handlers.ts).
 
 import { resolve } from 'node:path';
-import { askControl, type ControlRequest } from '../daemon/control.js';
-import { daemonAlive, listRecords, readRecord, type MountRecord } from '../daemon/registry.js';
-import { findMount } from '../fuse/mount.js';
+import { askControl, type ControlRequest } from '../daemon/index.js';
+import { daemonAlive, listRecords, readRecord, type MountRecord } from '../daemon/index.js';
+import { findMount } from '../daemon/index.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 
 export const LIVE_OPTIONS = {

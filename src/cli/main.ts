@@ -1,7 +1,7 @@
 // p2pemu command line: one command per file, each with its own options table and help.
 
 import { readFileSync } from 'node:fs';
-import { UnsafePathError } from '../memory/safe-file.js';
+import { UnsafePathError } from '../daemon/index.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 import { DMESG_USAGE, dmesgCommand } from './dmesg-cmd.js';
 import { EXPLAIN_USAGE, explainCommand } from './explain-cmd.js';

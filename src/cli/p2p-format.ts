@@ -2,9 +2,9 @@
 // -m) and the step-by-step explanation of one pair's decision.
 
 import { acsText } from './topo-format.js';
-import { calcMapTypeAndDist, MAP_TYPE_NAMES, MapType, type MapTrace } from '../model/p2pdma/index.js';
-import type { HostModel } from '../model/host-model.js';
-import { readAcsCtrl, type PciDev } from '../model/pci/index.js';
+import { calcMapTypeAndDist, MAP_TYPE_NAMES, MapType, type MapTrace } from '../model/index.js';
+import type { HostModel } from '../model/index.js';
+import { readAcsCtrl, type PciDev } from '../model/index.js';
 
 const SHORT: Record<number, string> = {
   [MapType.BUS_ADDR]: 'BUS',

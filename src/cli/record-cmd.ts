@@ -1,8 +1,8 @@
 // p2pemu record: this machine's PCI hierarchy as a topology file.
 
 import { writeFileSync } from 'node:fs';
-import { CPU_VENDORS } from '../config/spec.js';
-import { writeTopology, type ReplayHost } from '../config/write-topology.js';
+import { CPU_VENDORS } from '../config/index.js';
+import { writeTopology, type ReplayHost } from '../config/index.js';
 import { parse } from './args.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 import { readHostFacts } from './replay/read-host.js';

@@ -2,13 +2,13 @@
 // from the kernel's rules and times measured on this machine, beside the
 // cover letter's reference figures.
 
-import { parseSize } from '../config/sizes.js';
-import type { TopologySpec } from '../config/spec.js';
-import type { ControlRequest, LiveHost } from '../daemon/control.js';
-import { FOLIO_POLICIES, PMD_SIZE, PUD_SIZE, type FolioPolicy } from '../model/mm/folio.js';
-import { foliosText } from '../model/mm/folio-report.js';
-import type { HostCosts } from '../model/mm/cost-model.js';
-import { bootHostModel, type HostModel } from '../model/host-model.js';
+import { parseSize } from '../config/index.js';
+import type { TopologySpec } from '../config/index.js';
+import type { ControlRequest, LiveHost } from '../daemon/index.js';
+import { FOLIO_POLICIES, PMD_SIZE, PUD_SIZE, type FolioPolicy } from '../model/index.js';
+import { foliosText } from '../model/index.js';
+import type { HostCosts } from '../model/index.js';
+import { bootHostModel, type HostModel } from '../model/index.js';
 import { modelOrExit, parse } from './args.js';
 import { hostCosts, type CalibrationMode } from './calibration.js';
 import { askLive, LIVE_HELP, LIVE_OPTIONS, liveMount } from './live.js';

@@ -2,12 +2,12 @@
 // policies compared like with like, O_DIRECT pin cost, live allocations.
 // Counts come from the model's kernel rules; times from cost-format.ts.
 
-import type { FolioSpec, TopologySpec } from '../config/spec.js';
-import { COVER_LETTER_PIN_REFERENCE, pinNs, type HostCosts, type PinCosts } from '../model/mm/cost-model.js';
-import { freshMappingFolios, PAGE_SIZE, PMD_SIZE, PUD_SIZE, type FolioPolicy, type PageTableEntries } from '../model/mm/folio.js';
-import { formatBytes, formatEntries, formatFolioCounts, formatNs, providerFolioFacts } from '../model/mm/folio-report.js';
-import { bootHostModel, type HostModel } from '../model/host-model.js';
-import type { RegistrationRefusal } from '../model/p2pdma/index.js';
+import type { FolioSpec, TopologySpec } from '../config/index.js';
+import { COVER_LETTER_PIN_REFERENCE, pinNs, type HostCosts, type PinCosts } from '../model/index.js';
+import { freshMappingFolios, PAGE_SIZE, PMD_SIZE, PUD_SIZE, type FolioPolicy, type PageTableEntries } from '../model/index.js';
+import { formatBytes, formatEntries, formatFolioCounts, formatNs, providerFolioFacts } from '../model/index.js';
+import { bootHostModel, type HostModel } from '../model/index.js';
+import type { RegistrationRefusal } from '../model/index.js';
 import { mmapCells, table } from './cost-format.js';
 
 export function applyFolioPolicy(spec: TopologySpec, folios: FolioSpec): void {

@@ -4,14 +4,14 @@
 //   dmabuf-flow       the NVMe exports its CMB as a dma-buf, beside O_DIRECT into p2pmem
 
 import { readFileSync } from 'node:fs';
-import { parseTopology } from '../config/parse-topology.js';
-import { formatSize } from '../config/sizes.js';
+import { parseTopology } from '../config/index.js';
+import { formatSize } from '../config/index.js';
 import { KernelError } from '../errno.js';
-import { mmapNs } from '../model/mm/cost-model.js';
-import { FOLIO_POLICIES, PAGE_SIZE, PMD_SIZE, PUD_SIZE, type FolioPolicy, type PageTableEntries } from '../model/mm/folio.js';
-import { formatBytes, formatBytesExact, formatEntries, formatFolios } from '../model/mm/folio-report.js';
-import { bootHostModel } from '../model/host-model.js';
-import type { P2pAllocation } from '../model/p2pdma/index.js';
+import { mmapNs } from '../model/index.js';
+import { FOLIO_POLICIES, PAGE_SIZE, PMD_SIZE, PUD_SIZE, type FolioPolicy, type PageTableEntries } from '../model/index.js';
+import { formatBytes, formatBytesExact, formatEntries, formatFolios } from '../model/index.js';
+import { bootHostModel } from '../model/index.js';
+import type { P2pAllocation } from '../model/index.js';
 import { parse, topologyOrExit } from './args.js';
 import { hostCosts, type CalibrationMode } from './calibration.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';

@@ -8,8 +8,8 @@
 //   app2: mmap c 2MiB at 0x7f0000200000   … at that address
 //   app1: munmap a            the mapping goes, its pages return to the pool
 
-import { parseSize } from '../config/sizes.js';
-import { PAGE_SIZE, PMD_SIZE, PUD_SIZE } from '../model/mm/folio.js';
+import { parseSize } from '../config/index.js';
+import { PAGE_SIZE, PMD_SIZE, PUD_SIZE } from '../model/index.js';
 
 export type Placement = 'aligned' | 'unaligned' | { at: number };
 

@@ -1,10 +1,10 @@
 // p2pemu status: the live mounts, their daemons, and any stale ones.
 
 import { resolve } from 'node:path';
-import type { ControlRequest, LiveHost } from '../daemon/control.js';
-import { daemonAlive, listRecords, type MountRecord } from '../daemon/registry.js';
-import { isStaleMount, listMounts } from '../fuse/mount.js';
-import { transfersTable } from '../model/nvme/index.js';
+import type { ControlRequest, LiveHost } from '../daemon/index.js';
+import { daemonAlive, listRecords, type MountRecord } from '../daemon/index.js';
+import { isStaleMount, listMounts } from '../daemon/index.js';
+import { transfersTable } from '../model/index.js';
 import { parse } from './args.js';
 import { askLive } from './live.js';
 

@@ -1,9 +1,9 @@
 // p2pemu topo: print a topology without mounting it, or (--mount) the machine
 // a live mount runs: removed functions gone, ACS bits as setpci left them.
 
-import { DEFAULT_TOPOLOGY_YAML } from '../config/default-topology.js';
-import type { ControlRequest, LiveHost } from '../daemon/control.js';
-import type { HostModel } from '../model/host-model.js';
+import { DEFAULT_TOPOLOGY_YAML } from '../config/index.js';
+import type { ControlRequest, LiveHost } from '../daemon/index.js';
+import type { HostModel } from '../model/index.js';
 import { formatMatrix, type LiveView } from './p2p-format.js';
 import { modelOrExit, parse } from './args.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';

@@ -1,9 +1,9 @@
 // The topology as text (like lspci -tv, with the P2P-relevant facts on each
 // line), as a Graphviz picture, or as JSON.
 
-import { formatSize } from '../config/sizes.js';
-import { ACS_BITS } from '../config/spec.js';
-import { pcieType, PCI_EXP_TYPE_RC_END, type PciDev, type PciHost } from '../model/pci/index.js';
+import { formatSize } from '../config/index.js';
+import { ACS_BITS } from '../config/index.js';
+import { pcieType, PCI_EXP_TYPE_RC_END, type PciDev, type PciHost } from '../model/index.js';
 
 function role(dev: PciDev): string {
   switch (dev.role) {

@@ -4,10 +4,10 @@
 // by pid, start time and command line is ever signalled.
 
 import { resolve } from 'node:path';
-import { isSameProcess, signalProcess, type ProcessIdentity } from '../daemon/daemon-identity.js';
+import { isSameProcess, signalProcess, type ProcessIdentity } from '../daemon/index.js';
 import { callerMemory, formatMountUsers, mountUsers } from '../caller-memory/index.js';
-import { daemonAlive, readRecord, removeRecord } from '../daemon/registry.js';
-import { abortConnection, findMount, isStaleMount, mountDevice, unmountFuse, unmountStrict } from '../fuse/mount.js';
+import { daemonAlive, readRecord, removeRecord } from '../daemon/index.js';
+import { abortConnection, findMount, isStaleMount, mountDevice, unmountFuse, unmountStrict } from '../daemon/index.js';
 import { parse } from './args.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 

@@ -11,9 +11,9 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { callerMemory } from '../caller-memory/index.js';
-import type { TopologySpec } from '../config/spec.js';
-import type { HostModel } from '../model/host-model.js';
-import type { TransferCount } from '../model/nvme/index.js';
+import type { TopologySpec } from '../config/index.js';
+import type { HostModel } from '../model/index.js';
+import type { TransferCount } from '../model/index.js';
 import type { HandlerErrors } from '../vfs/index.js';
 
 /** What a handler may read of the running machine. */

@@ -5,11 +5,11 @@
 import { writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type { TopologySpec } from '../config/spec.js';
-import { FuseSession } from '../fuse/session.js';
-import { mountDevice } from '../fuse/mount.js';
-import { UnsafePathError } from '../memory/safe-file.js';
-import { formatDmesg } from '../model/klog.js';
+import type { TopologySpec } from '../config/index.js';
+import { FuseSession } from '../fuse/index.js';
+import { mountDevice } from '../fuse/index.js';
+import { UnsafePathError } from '../memory/index.js';
+import { formatDmesg } from '../model/index.js';
 import { ownIdentity } from './daemon-identity.js';
 import { addHandlerErrorsFile } from '../vfs/index.js';
 import { serveControl, type ControlHandlers, type LiveHost } from './control.js';

@@ -3,14 +3,14 @@
 // memory behind BARs and namespaces, and the tree over them (vfs/host-tree.ts).
 
 import { join } from 'node:path';
-import type { TopologySpec } from '../config/spec.js';
-import { BarStore } from '../memory/bar-store.js';
-import { BarView } from '../memory/bar-view.js';
-import { NamespaceStore } from '../memory/namespace-store.js';
-import { DmaBufCore } from '../model/dmabuf/dmabuf.js';
-import { hmmContext } from '../model/hmm/hmm-host.js';
-import { bootHostModel, type HostModel } from '../model/host-model.js';
-import { NvmeIoPath, TransferStats } from '../model/nvme/index.js';
+import type { TopologySpec } from '../config/index.js';
+import { BarStore } from '../memory/index.js';
+import { BarView } from '../memory/index.js';
+import { NamespaceStore } from '../memory/index.js';
+import { DmaBufCore } from '../model/index.js';
+import { hmmContext } from '../model/index.js';
+import { bootHostModel, type HostModel } from '../model/index.js';
+import { NvmeIoPath, TransferStats } from '../model/index.js';
 import { buildHostTree, type HostTree } from '../vfs/index.js';
 
 export interface EmulatedHost extends HostModel, HostTree {

@@ -7,7 +7,7 @@
 import { closeSync, constants, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { checkRootOnlyDir, ensureRootOnlyDir, openRegular, UnsafePathError } from '../memory/safe-file.js';
+import { checkRootOnlyDir, ensureRootOnlyDir, openRegular, UnsafePathError } from '../memory/index.js';
 import { isSameProcess, type ProcessIdentity } from './daemon-identity.js';
 
 export const REGISTRY_DIR = process.env.P2PEMU_RUN_DIR ?? '/run/p2pemu';

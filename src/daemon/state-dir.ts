@@ -5,7 +5,7 @@
 
 import { closeSync, constants, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureRootOnlyDir, openRegular, UnsafePathError } from '../memory/safe-file.js';
+import { ensureRootOnlyDir, openRegular, UnsafePathError } from '../memory/index.js';
 import { mountKey } from './registry.js';
 
 export const STATE_ROOT = '/var/lib/p2pemu';

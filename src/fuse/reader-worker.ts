@@ -10,7 +10,7 @@ import { HandleTable } from './handle-table.js';
 import { readU64 } from './codec.js';
 import { Opcode, OUT_HEADER_SIZE, READ_BUFFER_SIZE, MAX_WRITE } from './protocol.js';
 import { sendReply, writeOutHeader, type ReplyFailure } from './reply.js';
-import { WindowCache, WINDOW_SIZE } from '../memory/mmap.js';
+import { WindowCache, WINDOW_SIZE } from '../memory/index.js';
 import { INFLIGHT_BUSY, INFLIGHT_OPCODE, INFLIGHT_UNIQUE, type ReaderData, type ReaderMessage } from './reader-protocol.js';
 
 const { ENOSPC, EFBIG, EINVAL, EBADF, EIO } = ERRNO;

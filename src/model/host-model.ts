@@ -1,7 +1,7 @@
 // The kernel model of one host, booted: PCI enumeration, then driver probe
 // (which registers P2P memory), with the P2PDMA subsystem and driver core.
 
-import type { TopologySpec } from '../config/spec.js';
+import type { TopologySpec } from '../config/index.js';
 import { KernelError } from '../errno.js';
 import { DriverCore } from './drivers/index.js';
 import { KernelLog } from './klog.js';

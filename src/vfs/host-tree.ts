@@ -3,15 +3,15 @@
 // driver bound or unbound, a function removed or found again, a dma-buf
 // exported) become nodes added or removed, with the kernel's caches told.
 
-import type { TopologySpec } from '../config/spec.js';
-import type { BarStore } from '../memory/bar-store.js';
-import type { BarView } from '../memory/bar-view.js';
-import type { NamespaceStore } from '../memory/namespace-store.js';
-import { defaultFallback, type DmaBufCore } from '../model/dmabuf/dmabuf.js';
-import type { HmmContext } from '../model/hmm/hmm.js';
-import type { HostModel } from '../model/host-model.js';
-import type { NvmeIoPath } from '../model/nvme/index.js';
-import type { P2pdmaProvider } from '../model/p2pdma/index.js';
+import type { TopologySpec } from '../config/index.js';
+import type { BarStore } from '../memory/index.js';
+import type { BarView } from '../memory/index.js';
+import type { NamespaceStore } from '../memory/index.js';
+import { defaultFallback, type DmaBufCore } from '../model/index.js';
+import type { HmmContext } from '../model/index.js';
+import type { HostModel } from '../model/index.js';
+import type { NvmeIoPath } from '../model/index.js';
+import type { P2pdmaProvider } from '../model/index.js';
 import { buildDebugfs } from './debugfs/p2pemu-files.js';
 import { buildDmabufDebugfs } from './debugfs/dmabuf.js';
 import { addDmabufFiles } from './debugfs/dma-buf-files.js';

@@ -1,10 +1,10 @@
 // Keeps /dev/nvme* and the NVMe sysfs in step with the controllers the model
 // has bound; writes each controller's registers into its BAR0 backing.
 
-import { pwriteSync } from '../memory/fd-io.js';
-import type { BarStore } from '../memory/bar-store.js';
-import type { NvmeCtrl } from '../model/nvme/index.js';
-import type { PciDev } from '../model/pci/index.js';
+import { pwriteSync } from '../memory/index.js';
+import type { BarStore } from '../memory/index.js';
+import type { NvmeCtrl } from '../model/index.js';
+import type { PciDev } from '../model/index.js';
 import { addNvmeDevNodes, namespaceIo, type NvmeDevContext } from './devfs/nvme-dev.js';
 import { addNvmeSysfs, type NvmeSysfsNodes } from './sysfs/nvme-sysfs.js';
 import type { PciSysfs } from './sysfs/pci-tree.js';

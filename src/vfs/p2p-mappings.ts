@@ -6,8 +6,8 @@
 // looked at only while some do) and a generation that changes with the set.
 
 import { callerMemory, type CallerMemory, type UserRange } from '../caller-memory/index.js';
-import { allocationRef, type IoSegment, type SegmentMemory } from '../model/nvme/index.js';
-import type { P2pAllocation } from '../model/p2pdma/index.js';
+import { allocationRef, type IoSegment, type SegmentMemory } from '../model/index.js';
+import type { P2pAllocation } from '../model/index.js';
 
 export type MappedMemory = { kind: 'p2p'; alloc: P2pAllocation } | { kind: 'pfnmap'; what: string };
 

@@ -2,9 +2,9 @@
 // topology (parsed, enumerated, drivers probed), so a file that would not
 // mount says why at once.
 
-import { parseTopology } from '../../config/parse-topology.js';
-import { TopologyError } from '../../config/topology-error.js';
-import { bootHostModel } from '../../model/host-model.js';
+import { parseTopology } from '../../config/index.js';
+import { TopologyError } from '../../config/index.js';
+import { bootHostModel } from '../../model/index.js';
 
 /** 0 when the topology boots; else one warning line and 1 (the file is kept, to be edited). */
 export function checkLoads(file: string, yaml: string): number {

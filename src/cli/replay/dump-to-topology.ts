@@ -5,7 +5,7 @@
 // resource flags the kernel would compose — is filled in here and counted,
 // so the caller can print one line about the defaults it used.
 
-import { functionNamer, type ReplayFunction, type ReplayHostBridge, type ReplayResource, type ReplayVf } from '../../config/write-topology.js';
+import { functionNamer, type ReplayFunction, type ReplayHostBridge, type ReplayResource, type ReplayVf } from '../../config/index.js';
 import {
   bridgeBuses,
   cfgByte,
@@ -29,7 +29,7 @@ import {
   PCI_SRIOV_VF_STRIDE,
   virtfnBus,
   virtfnDevfn,
-} from '../../model/pci/index.js';
+} from '../../model/index.js';
 import type { DumpFunction } from './lspci-dump.js';
 
 /** A BAR whose size the dump does not give: this much, or less when its address is aligned less. */

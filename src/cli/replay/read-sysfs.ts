@@ -6,8 +6,8 @@
 
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { functionNamer, type ReplayFunction, type ReplayHostBridge, type ReplayResource, type ReplayVf } from '../../config/write-topology.js';
-import { idsFromConfig } from '../../model/pci/index.js';
+import { functionNamer, type ReplayFunction, type ReplayHostBridge, type ReplayResource, type ReplayVf } from '../../config/index.js';
+import { idsFromConfig } from '../../model/index.js';
 
 const BDF = /^([0-9a-f]{4,8}):([0-9a-f]{2}):([0-9a-f]{2})\.([0-7])$/;
 const ROOT_BUS = /^pci([0-9a-f]{4,8}):([0-9a-f]{2})$/;

@@ -2,7 +2,7 @@
 // mapped and registered as P2P memory (nvme_map_cmb), I/O submission queues
 // placed in the CMB (nvme_alloc_sq_cmds), namespaces.
 
-import type { NamespaceSpec, NvmeSpec } from '../../config/spec.js';
+import type { NamespaceSpec, NvmeSpec } from '../../config/index.js';
 import { KERN_WARNING, type KernelLog } from '../klog.js';
 import type { P2pAllocation, P2pdmaSubsystem } from '../p2pdma/index.js';
 import { SUBSECTION_SIZE } from '../p2pdma/index.js';

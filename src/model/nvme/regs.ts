@@ -1,7 +1,7 @@
 // NVMe controller registers the driver reads (include/linux/nvme.h; NVMe spec),
 // kernel-facts §5.1.
 
-import { cmbSzuFor } from '../../config/cmb-units.js';
+import { cmbSzuFor } from '../../config/index.js';
 
 export const NVME_REG_CAP = 0x00;
 export const NVME_REG_VS = 0x08;

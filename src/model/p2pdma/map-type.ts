@@ -3,7 +3,7 @@
 // corrections of kernel-facts §11), returning a trace for `p2pemu explain`.
 
 import { readAcsCtrl, PCI_ACS_CR, PCI_ACS_EC, PCI_ACS_RR, devPrefix, pciUpstreamBridge, type PciDev } from '../pci/index.js';
-import type { CpuSpec } from '../../config/spec.js';
+import type { CpuSpec } from '../../config/index.js';
 import { KERN_WARNING, type KernelLog } from '../klog.js';
 import { cpuSupportsP2pdma, findWhitelistEntry, REQ_SAME_HOST_BRIDGE, type WhitelistEntry } from './whitelist.js';
 

@@ -1,7 +1,7 @@
 // The host-bridge allow list of drivers/pci/p2pdma.c (pci_p2pdma_whitelist[],
 // [PCI-NEXT]) as data, and the CPU rule that bypasses it.
 
-import type { CpuSpec } from '../../config/spec.js';
+import type { CpuSpec } from '../../config/index.js';
 
 export const REQ_SAME_HOST_BRIDGE = 1 << 0;
 export const PCI_ANY_ID = -1;

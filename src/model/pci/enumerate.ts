@@ -4,8 +4,8 @@
 // A function given by its config bytes is read, not built: its role, IDs,
 // bus numbers, link and ACS come from the bytes (raw-function.ts).
 
-import { ACS_BITS, type AcsBit, type EndpointSpec, type HostBridgeSpec, type NodeSpec, type PortSpec, type SpecPos, type TopologySpec } from '../../config/spec.js';
-import { topologyErrorAt } from '../../config/topology-error.js';
+import { ACS_BITS, type AcsBit, type EndpointSpec, type HostBridgeSpec, type NodeSpec, type PortSpec, type SpecPos, type TopologySpec } from '../../config/index.js';
+import { topologyErrorAt } from '../../config/index.js';
 import type { KernelLog } from '../klog.js';
 import { buildConfigSpace, setConfig } from './config-space.js';
 import { PciHostBridge } from './host-bridge.js';

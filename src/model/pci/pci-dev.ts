@@ -1,7 +1,7 @@
 // A PCI function as the model sees it: identity, place in the hierarchy,
 // resources, PCIe port role, ACS control, and its config space bytes.
 
-import type { EndpointKind, EndpointSpec, LinkSpec } from '../../config/spec.js';
+import type { EndpointKind, EndpointSpec, LinkSpec } from '../../config/index.js';
 import type { PciHostBridge } from './host-bridge.js';
 import type { PciSriov } from './sriov.js';
 import { findCapability } from './config-read.js';

@@ -1,7 +1,7 @@
 // The whole emulated PCI host: host bridges, every function, lookups, and the
 // upstream walk the P2PDMA distance code uses.
 
-import type { TopologySpec } from '../../config/spec.js';
+import type { TopologySpec } from '../../config/index.js';
 import { buildConfigSpace, setConfig } from './config-space.js';
 import type { PciHostBridge } from './host-bridge.js';
 import type { PciDev } from './pci-dev.js';

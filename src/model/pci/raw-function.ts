@@ -3,8 +3,8 @@
 // reads it the way pci_setup_device() reads hardware and keeps the bytes as
 // the one truth. Its resource lines, IRQs and slot come from the recording.
 
-import type { EndpointSpec } from '../../config/spec.js';
-import { topologyErrorAt } from '../../config/topology-error.js';
+import type { EndpointSpec } from '../../config/index.js';
+import { topologyErrorAt } from '../../config/index.js';
 import { setConfig } from './config-space.js';
 import { bridgeBuses, idsFromConfig, isPcieConfig } from './config-read.js';
 import type { PciHostBridge } from './host-bridge.js';

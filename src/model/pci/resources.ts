@@ -3,9 +3,9 @@
 // non-prefetchable window is 32-bit), 64-bit prefetchable BARs above, and each
 // bridge window the 1 MiB-rounded span of what sits below it.
 
-import type { SpecPos } from '../../config/spec.js';
-import { formatSize } from '../../config/sizes.js';
-import { topologyErrorAt } from '../../config/topology-error.js';
+import type { SpecPos } from '../../config/index.js';
+import { formatSize } from '../../config/index.js';
+import { topologyErrorAt } from '../../config/index.js';
 import type { PciDev, PciResource } from './pci-dev.js';
 import type { PciHostBridge } from './host-bridge.js';
 

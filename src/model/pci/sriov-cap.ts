@@ -1,7 +1,7 @@
 // The SR-IOV extended capability: written for a PF whose config space the
 // model generates, and read (for any PF) to know where its VFs would land.
 
-import type { SriovCapSpec } from '../../config/spec.js';
+import type { SriovCapSpec } from '../../config/index.js';
 import { cfgWord, findExtCapability } from './config-read.js';
 import type { PciDev, PciResource } from './pci-dev.js';
 import * as R from './regs.js';

@@ -3,7 +3,7 @@
 // Device ID), class, header and subsystem from VF 0's config space, BARs
 // carved out of the PF's VF BAR regions, and the PF's parent as its parent.
 
-import type { EndpointSpec, VfSpec } from '../../config/spec.js';
+import type { EndpointSpec, VfSpec } from '../../config/index.js';
 import { buildConfigSpace, setConfig } from './config-space.js';
 import { cfgByte, findCapability, idsFromConfig, isPcieConfig } from './config-read.js';
 import { msiFromConfig } from './interrupts.js';

@@ -7,8 +7,8 @@
 // GUP's check_vma_flags() makes it (model/nvme/map-data.ts).
 
 import { kernelError } from '../../errno.js';
-import { preadSync } from '../../memory/fd-io.js';
-import type { DmaBuf, DmaBufCore } from '../../model/dmabuf/dmabuf.js';
+import { preadSync } from '../../memory/index.js';
+import type { DmaBuf, DmaBufCore } from '../../model/index.js';
 import type { DeviceFile, DeviceNode, FileBacking } from '../node.js';
 import type { P2pmemContext } from '../sysfs/p2pmem-group.js';
 

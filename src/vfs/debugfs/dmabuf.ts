@@ -12,8 +12,8 @@
 //   revoke BDF                           → "ok revoked N attachments"
 
 import { kernelError } from '../../errno.js';
-import type { DmaBuf, DmaBufAttachment, DmaBufCore, ExporterFallback } from '../../model/dmabuf/dmabuf.js';
-import type { PciDev, PciHost } from '../../model/pci/index.js';
+import type { DmaBuf, DmaBufAttachment, DmaBufCore, ExporterFallback } from '../../model/index.js';
+import type { PciDev, PciHost } from '../../model/index.js';
 import { CommandFile, commandNumber } from '../command-file.js';
 import type { InodeTable } from '../tree.js';
 

@@ -3,12 +3,12 @@
 // the formats are documented in native-notes/p2pdma.md.
 
 import { kernelError } from '../../errno.js';
-import type { BarView } from '../../memory/bar-view.js';
-import { MAP_TYPE_NAMES, type P2pdmaSubsystem } from '../../model/p2pdma/index.js';
-import type { PciHost } from '../../model/pci/index.js';
-import { transfersTable, type TransferStats } from '../../model/nvme/index.js';
-import { table } from '../../model/text-table.js';
-import { foliosText } from '../../model/mm/folio-report.js';
+import type { BarView } from '../../memory/index.js';
+import { MAP_TYPE_NAMES, type P2pdmaSubsystem } from '../../model/index.js';
+import type { PciHost } from '../../model/index.js';
+import { transfersTable, type TransferStats } from '../../model/index.js';
+import { table } from '../../model/index.js';
+import { foliosText } from '../../model/index.js';
 import { CommandFile, commandNumber, type CommandHandler } from '../command-file.js';
 import type { InodeTable } from '../tree.js';
 

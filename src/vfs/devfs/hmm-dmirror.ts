@@ -17,8 +17,8 @@
 //                                 → "ok migrated M p2p_alias A map_errors E kinds RUNS"
 
 import { kernelError } from '../../errno.js';
-import { AddressSpace, PageState, PAGE } from '../../model/hmm/address-space.js';
-import type { DevicePrivateMemory } from '../../model/hmm/device-private.js';
+import { AddressSpace, PageState, PAGE } from '../../model/index.js';
+import type { DevicePrivateMemory } from '../../model/index.js';
 import {
   HMM_PFN_ALLOW_P2P,
   HMM_PFN_REQ_FAULT,
@@ -29,9 +29,9 @@ import {
   mixedRuns,
   snapshot,
   type HmmContext,
-} from '../../model/hmm/hmm.js';
-import { odpFault } from '../../model/hmm/hmm-dma.js';
-import type { PciHost } from '../../model/pci/index.js';
+} from '../../model/index.js';
+import { odpFault } from '../../model/index.js';
+import type { PciHost } from '../../model/index.js';
 import { callerMemory, type Vma } from '../../caller-memory/index.js';
 import type { Caller } from '../caller.js';
 import { CommandFile, commandNumber } from '../command-file.js';

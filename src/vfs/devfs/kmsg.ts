@@ -1,8 +1,8 @@
 // /dev of the mount: kmsg, the emulated kernel log in /dev/kmsg record format,
 // one record per read() as the kernel gives them (model/devkmsg.ts).
 
-import { DevkmsgUser } from '../../model/devkmsg.js';
-import type { KernelLog } from '../../model/klog.js';
+import { DevkmsgUser } from '../../model/index.js';
+import type { KernelLog } from '../../model/index.js';
 import { callerMemory } from '../../caller-memory/index.js';
 import type { Caller } from '../caller.js';
 import type { DeviceFile } from '../node.js';

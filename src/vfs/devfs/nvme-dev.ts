@@ -7,13 +7,13 @@
 // the model's I/O path decides and counts (model/nvme/io.ts): this file translates.
 
 import { kernelError } from '../../errno.js';
-import type { NamespaceBacking, NamespaceStore } from '../../memory/namespace-store.js';
-import type { Profile } from '../../config/spec.js';
-import { preadSync, pwriteSync } from '../../memory/fd-io.js';
-import { punchHole } from '../../memory/punch-hole.js';
-import type { KernelLog } from '../../model/klog.js';
-import { canDma, ioNamespace, NvmeOpcode, timeoutAndReset, type IoRequest, type NvmeCtrl, type NvmeIoPath, type NvmeNamespace } from '../../model/nvme/index.js';
-import type { P2pdmaProvider, P2pdmaSubsystem } from '../../model/p2pdma/index.js';
+import type { NamespaceBacking, NamespaceStore } from '../../memory/index.js';
+import type { Profile } from '../../config/index.js';
+import { preadSync, pwriteSync } from '../../memory/index.js';
+import { punchHole } from '../../memory/index.js';
+import type { KernelLog } from '../../model/index.js';
+import { canDma, ioNamespace, NvmeOpcode, timeoutAndReset, type IoRequest, type NvmeCtrl, type NvmeIoPath, type NvmeNamespace } from '../../model/index.js';
+import type { P2pdmaProvider, P2pdmaSubsystem } from '../../model/index.js';
 import { callerMemory, userRangesOf } from '../../caller-memory/index.js';
 import type { Caller } from '../caller.js';
 import type { DeviceFile, DirNode, FileBacking, IoctlCall, VNode } from '../node.js';

@@ -18,14 +18,14 @@ import {
   type NvmeNamespace,
   type PassthruCmd,
   ioNamespace,
-} from '../../model/nvme/index.js';
+} from '../../model/index.js';
 import { callerMemory, copyToUser } from '../../caller-memory/index.js';
 import { isPrivileged, type Caller } from '../caller.js';
 import type { IoctlCall } from '../node.js';
 import { sizeMappedAllocations } from '../sysfs/p2pmem-group.js';
 import type { UserSegment } from '../p2p-mappings.js';
 import { backingOf, powerOnHours, type NvmeDevContext } from './nvme-dev.js';
-import { preadSync, pwriteSync } from '../../memory/fd-io.js';
+import { preadSync, pwriteSync } from '../../memory/index.js';
 
 // include/uapi/linux/fs.h: _IO(0x12, n) commands carry no size; the answer goes to *arg
 const BLKROGET = 0x125e;

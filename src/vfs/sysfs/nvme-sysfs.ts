@@ -5,7 +5,7 @@
 // or nvme_core.multipath=N), the generic character devices ngXnY, and every
 // link to them: class/{nvme,nvme-subsystem,nvme-generic,block}, block/, dev/.
 
-import { ctrlIdentity, MDTS, namespaceIds, type NvmeCtrl, type NvmeNamespace } from '../../model/nvme/index.js';
+import { ctrlIdentity, MDTS, namespaceIds, type NvmeCtrl, type NvmeNamespace } from '../../model/index.js';
 import type { DirNode, VNode } from '../node.js';
 import { pathOf, relativeTarget, type InodeTable } from '../tree.js';
 import { addGendiskAttrs, BLOCK_EXT_MAJOR, type DiskIo } from './block-sysfs.js';

@@ -5,10 +5,10 @@
 // /proc/TID/maps, and freed at RELEASE, after the last munmap.
 
 import { kernelError, KernelError } from '../../errno.js';
-import type { BarStore } from '../../memory/bar-store.js';
-import type { BarView, MappedRange } from '../../memory/bar-view.js';
-import { preadSync, pwriteSync } from '../../memory/fd-io.js';
-import type { P2pAllocation, P2pdmaProvider, P2pdmaSubsystem } from '../../model/p2pdma/index.js';
+import type { BarStore } from '../../memory/index.js';
+import type { BarView, MappedRange } from '../../memory/index.js';
+import { preadSync, pwriteSync } from '../../memory/index.js';
+import type { P2pAllocation, P2pdmaProvider, P2pdmaSubsystem } from '../../model/index.js';
 import { callerMemory, X86_64_READ_CALLS } from '../../caller-memory/index.js';
 import type { Caller } from '../caller.js';
 import { isSharedMapping, type MmapIntent } from '../mmap-intent.js';

@@ -3,8 +3,8 @@
 // directory (bind, unbind, new_id, remove_id, uevent).
 
 import { kernelError } from '../../errno.js';
-import type { DriverCore } from '../../model/drivers/index.js';
-import { currentLink, maxLink, pciSpeedString, type PciDev, type PciHost } from '../../model/pci/index.js';
+import type { DriverCore } from '../../model/index.js';
+import { currentLink, maxLink, pciSpeedString, type PciDev, type PciHost } from '../../model/index.js';
 import type { DirNode } from '../node.js';
 import type { InodeTable } from '../tree.js';
 import { kstrtoulOrEinval, sysfsName } from './kstrto.js';

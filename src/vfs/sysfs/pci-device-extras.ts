@@ -3,8 +3,8 @@
 // msi_irqs/ (CONFIG_PCI_MSI, present while a driver has vectors enabled).
 
 import { kernelError } from '../../errno.js';
-import type { DriverCore } from '../../model/drivers/index.js';
-import type { PciDev } from '../../model/pci/index.js';
+import type { DriverCore } from '../../model/index.js';
+import type { PciDev } from '../../model/index.js';
 import type { DirNode } from '../node.js';
 import type { InodeTable } from '../tree.js';
 import type { Vfs } from '../vfs.js';

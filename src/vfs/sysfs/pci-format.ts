@@ -1,9 +1,9 @@
 // Text of the standard PCI attributes, in the kernel's exact formats
 // (drivers/pci/pci-sysfs.c, kernel-facts §1.5).
 
-import type { CpuRange } from '../../config/spec.js';
-import type { PciDev } from '../../model/pci/index.js';
-import { RESOURCE_LINES_BRIDGE, RESOURCE_LINES_ENDPOINT, resourceLines } from '../../model/pci/index.js';
+import type { CpuRange } from '../../config/index.js';
+import type { PciDev } from '../../model/index.js';
+import { RESOURCE_LINES_BRIDGE, RESOURCE_LINES_ENDPOINT, resourceLines } from '../../model/index.js';
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
 const HEX = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, '0');

@@ -5,8 +5,8 @@
 // every writable file with its grammar and errnos.
 
 import { kernelError, KernelError } from '../../errno.js';
-import { KERN_ERR, KERN_INFO, type KernelLog } from '../../model/klog.js';
-import { devPrefix, enableStore, numaNodeStore, type PciDev, type PciHost } from '../../model/pci/index.js';
+import { KERN_ERR, KERN_INFO, type KernelLog } from '../../model/index.js';
+import { devPrefix, enableStore, numaNodeStore, type PciDev, type PciHost } from '../../model/index.js';
 import { isPrivileged, type Caller } from '../caller.js';
 import type { DirNode } from '../node.js';
 import { pathOf, type InodeTable } from '../tree.js';

@@ -1,15 +1,15 @@
 // The PCI part of sysfs: /sys/devices/pciDDDD:BB/… nested like a real kernel,
 // /sys/bus/pci/devices links, /sys/bus/pci/drivers, /sys/kernel/iommu_groups.
 
-import type { CpuRange } from '../../config/spec.js';
+import type { CpuRange } from '../../config/index.js';
 import { kernelError } from '../../errno.js';
-import type { KernelLog } from '../../model/klog.js';
-import { bridgeBuses, currentLink, irqShow, maxLink, pciMmapFits, pciSpeedString, writeConfig, type PciDev, type PciHost } from '../../model/pci/index.js';
-import type { BarStore } from '../../memory/bar-store.js';
+import type { KernelLog } from '../../model/index.js';
+import { bridgeBuses, currentLink, irqShow, maxLink, pciMmapFits, pciSpeedString, writeConfig, type PciDev, type PciHost } from '../../model/index.js';
+import type { BarStore } from '../../memory/index.js';
 import { isPrivileged } from '../caller.js';
 import type { DirNode, VNode } from '../node.js';
 import type { Vfs } from '../vfs.js';
-import type { DriverCore } from '../../model/drivers/index.js';
+import type { DriverCore } from '../../model/index.js';
 import { pathOf, relativeTarget, type InodeTable } from '../tree.js';
 import { sliceAt } from '../command-file.js';
 import { cpulistText, cpumaskText, mergeCpuRanges, modaliasText, resourceText } from './pci-format.js';

@@ -3,8 +3,8 @@
 // physfn in the VF), created and removed with the VFs.
 
 import { kernelError } from '../../errno.js';
-import type { DriverCore } from '../../model/drivers/index.js';
-import type { PciDev } from '../../model/pci/index.js';
+import type { DriverCore } from '../../model/index.js';
+import type { PciDev } from '../../model/index.js';
 import type { DirNode, VNode } from '../node.js';
 import { pathOf, relativeTarget, type InodeTable } from '../tree.js';
 import type { Vfs } from '../vfs.js';

@@ -4,7 +4,7 @@
 // character that matches nothing.
 
 import { kernelError, KernelError } from '../../errno.js';
-import { KERN_WARNING, type KernelLog } from '../../model/klog.js';
+import { KERN_WARNING, type KernelLog } from '../../model/index.js';
 
 const ACTIONS = new Set(['add', 'remove', 'change', 'move', 'online', 'offline', 'bind', 'unbind']);
 // uuid_is_valid(): 8-4-4-4-12 hex digits

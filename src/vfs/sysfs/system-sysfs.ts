@@ -3,10 +3,10 @@
 // one package per NUMA node, one core per CPU (no SMT), the memory of a node
 // a fixed size. hwloc (lstopo) and numactl read these.
 
-import type { NumaNodeSpec } from '../../config/spec.js';
+import type { NumaNodeSpec } from '../../config/index.js';
 import type { DirNode } from '../node.js';
 import { pathOf, relativeTarget, type InodeTable } from '../tree.js';
-import type { CpuRange } from '../../config/spec.js';
+import type { CpuRange } from '../../config/index.js';
 import { cpulistText, cpumaskText, mergeCpuRanges } from './pci-format.js';
 import { addPowerDir } from './pci-device-extras.js';
 import { ueventWrite } from './synth-uevent.js';

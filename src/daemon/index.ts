@@ -1,0 +1,9 @@
+// The daemon and what the CLI needs to find and drive one (the only file the CLI imports of the lower layers' mount mechanics).
+export * from './control.js';
+export * from './daemon.js';
+export * from './daemon-identity.js';
+export * from './logger.js';
+export * from './registry.js';
+export * from './state-dir.js';
+export { abortConnection, findMount, isStaleMount, listMounts, mountDevice, unmountFuse, unmountStrict } from '../fuse/index.js';
+export { UnsafePathError } from '../memory/index.js';

@@ -1,0 +1,8 @@
+// Real memory behind the emulated devices: BAR memfds and their views, namespace images, safe files (the only file other layers import).
+export * from './bar-store.js';
+export * from './bar-view.js';
+export * from './fd-io.js';
+export * from './mmap.js';
+export * from './namespace-store.js';
+export * from './punch-hole.js';
+export * from './safe-file.js';
