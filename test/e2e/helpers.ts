@@ -5,18 +5,11 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { beforeEach, describe } from 'vitest';
+import { describe } from 'vitest';
 
 export const ROOT = resolve(__dirname, '../..');
 export const CLI = join(ROOT, 'bin/p2pemu.js');
 export const isRoot = process.getuid?.() === 0;
-
-// Mount tests block this worker in spawnSync for seconds at a time, and the
-// runner moves from test to test on promises alone: without a turn of the event
-// loop, vitest's own messages go unread until a file ends, and a file that runs
-// longer than a minute fails with "Timeout calling onTaskUpdate". One turn
-// before each test reads them.
-beforeEach(() => new Promise<void>((res) => setImmediate(res)));
 
 /** Why this process cannot run mount tests (undefined: it can). */
 export const MOUNT_SKIP_REASON = isRoot ? undefined : `mounting needs root (mount -t fuse); running as uid ${process.getuid?.()}`;

@@ -2,13 +2,13 @@
 // answers written into a caller's memory only where put_user() could write.
 
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { isRoot, mountTopology, p2pemu, ROOT, sh, tempDir, type Mount } from './helpers.js';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { mountTopology, p2pemu, ROOT, sh, tempDir, type Mount, describeMount, canMount } from './helpers.js';
 
 let m: Mount;
 let probe: string;
 beforeAll(() => {
-  if (!isRoot) return;
+  if (!canMount()) return;
   m = mountTopology();
   probe = join(tempDir('p2pemu-c-'), 'ioctl-user-memory');
   const r = sh(`gcc -O2 -o '${probe}' '${ROOT}/test/e2e/programs/ioctl-user-memory.c'`);
@@ -45,7 +45,7 @@ def records(flags=0):
 ${script}
 PY`).stdout;
 
-describe.skipIf(!isRoot)('dev/kmsg', () => {
+describeMount('dev/kmsg', () => {
   // kernel: devkmsg_write(): len > PRINTKRB_RECORD_MAX → -EINVAL
   test('a record of more than 1024 bytes is EINVAL; 1024 bytes are taken', () => {
     expect(py(`print(kmsg_write(b'x' * 1025), kmsg_write(b'<6>' + b'y' * 1021))`)).toBe('EINVAL 1024\n');
@@ -121,7 +121,7 @@ print(os.read(early, 8192).decode().split(',')[1] == recs[0].split(',')[1])`);
   });
 });
 
-describe.skipIf(!isRoot)('ioctl answers in the caller\'s memory', () => {
+describeMount('ioctl answers in the caller\'s memory', () => {
   // kernel: put_user() in blkdev_ioctl(): EFAULT and nothing written where the process could not write
   test('BLKSSZGET and BLKGETSIZE into read-only, PROT_NONE, program text or half-unmapped memory: EFAULT, memory unchanged', () => {
     const r = sh(`'${probe}' '${m.mnt}/dev/nvme0n1'`);

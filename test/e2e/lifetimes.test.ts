@@ -2,12 +2,12 @@
 // and dma-buf give it back; hmm_dmirror0 refuses addresses test_hmm refuses;
 // a large request leaves room for other users of the mount.
 
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { isRoot, mountTopology, sh, type Mount } from './helpers.js';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { mountTopology, sh, type Mount, describeMount, canMount } from './helpers.js';
 
 let m: Mount;
 beforeAll(() => {
-  if (isRoot) m = mountTopology();
+  if (canMount()) m = mountTopology();
 });
 afterAll(() => m?.unmount());
 
@@ -34,7 +34,7 @@ PY`);
   return r.stdout;
 };
 
-describe.skipIf(!isRoot)('closing a control file gives back what it held', () => {
+describeMount('closing a control file gives back what it held', () => {
   // kernel: dmirror_fops_release(), dmirror_devmem_free(): device pages go back when the mirror ends
   test('the device-private memory a migrate took (all 262,144 pages) is back once the file is closed', () => {
     const out = py(`
@@ -67,7 +67,7 @@ print(open(listing).read().count('\\n'), before - avail())`);
   });
 });
 
-describe.skipIf(!isRoot)('hmm_dmirror0 refuses what test_hmm refuses', () => {
+describeMount('hmm_dmirror0 refuses what test_hmm refuses', () => {
   // kernel: dmirror_fops_unlocked_ioctl() (unaligned or wrapping range) and dmirror_migrate()
   // (an address without a readable mapping): EINVAL
   test('unmapped, negative, unaligned and out-of-range addresses are EINVAL; so is a migrate of PROT_NONE memory', () => {

@@ -3,12 +3,12 @@
 // at once.
 
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { isRoot, mountTopology, sh, type Mount } from './helpers.js';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { mountTopology, sh, type Mount, describeMount, canMount } from './helpers.js';
 
 let m: Mount;
 beforeAll(() => {
-  if (isRoot) m = mountTopology();
+  if (canMount()) m = mountTopology();
 });
 afterAll(() => m?.unmount());
 
@@ -28,7 +28,7 @@ def w(path, data):
 ${script}
 PY`);
 
-describe.skipIf(!isRoot)('provider teardown', () => {
+describeMount('provider teardown', () => {
   // kernel: memunmap_pages(): percpu_ref_kill() before the wait, so nothing new takes a reference
   test('unbind with a live allocate mapping returns while dma-buf exports of the same provider keep coming', () => {
     const bdf = '0000:81:00.0';

@@ -2,12 +2,12 @@
 // as the kernel's stores, kernfs and seq_file answer them
 // (native-notes/writable-files.md).
 
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { isRoot, mountTopology, sh, type Mount } from './helpers.js';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { mountTopology, sh, type Mount, describeMount, canMount } from './helpers.js';
 
 let m: Mount;
 beforeAll(() => {
-  if (isRoot) m = mountTopology();
+  if (canMount()) m = mountTopology();
 });
 afterAll(() => m?.unmount());
 
@@ -37,7 +37,7 @@ def r(path):
 ${script}
 PY`).stdout;
 
-describe.skipIf(!isRoot)('attribute stores answer with the kernel errno', () => {
+describeMount('attribute stores answer with the kernel errno', () => {
   // kernel: enable_store(), numa_node_store(), d3cold_allowed_store(), broken_parity_status_store(),
   // remove_store(): `if (kstrto*(buf, 0, &val) < 0) return -EINVAL;` turns ERANGE into EINVAL
   test('a number too large for enable, numa_node, d3cold_allowed, broken_parity_status or remove is EINVAL, not ERANGE', () => {
@@ -109,7 +109,7 @@ for fn in (lambda: os.write(fw, b'1'), lambda: os.read(fr, 4096)):
   });
 });
 
-describe.skipIf(!isRoot)('how much of a write an attribute or a control file takes', () => {
+describeMount('how much of a write an attribute or a control file takes', () => {
   // kernel: kernfs_fop_write_iter(): a sysfs store sees the first page, and the write takes that page
   test('a 10,000-byte write to a sysfs attribute stores its first page and returns 4096', () => {
     const f = JSON.stringify(dev('0000:81:00.0', 'd3cold_allowed'));

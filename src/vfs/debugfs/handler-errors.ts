@@ -11,7 +11,7 @@ export interface HandlerErrors {
 
 export function addHandlerErrorsFile(t: InodeTable, errors: () => HandlerErrors): void {
   const dir = t.dirs(t.root, 'sys/kernel/debug/p2pemu');
-  t.text(dir, 'handler_errors', 0o444, () => {
+  t.seqText(dir, 'handler_errors', 0o444, () => {
     const { total, bugs } = errors();
     return [`total ${total}`, ...bugs.map((b) => `${b.count} ${b.op} ${b.path}: ${b.message}`)].join('\n') + '\n';
   });
