@@ -3,47 +3,29 @@
 // Everything here is asynchronous: the daemon must never block on its own mount.
 
 import { spawn } from 'node:child_process';
-import { closeSync, ftruncateSync, openSync, readSync, rmSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { mounted, sh, tempDir, describeMount, canMount } from './helpers.js';
-// the session starts worker threads from compiled files: use the build
-import { FuseSession } from '../../dist/fuse/session.js';
-import { InodeTable, Vfs } from '../../dist/vfs/index.js';
+import { canMount, describeMount } from './helpers.js';
+import { mountInProcess, type InProcessMount } from './in-process-mount.js';
 
 const SIZE = 64 * 1024;
-let session: FuseSession;
+let m: InProcessMount;
 let mnt: string;
-let backingPath: string;
+let session: InProcessMount['session'];
 let backingFd: number;
 let fileIno: number;
 
 beforeAll(async () => {
   if (!canMount()) return;
-  mnt = tempDir('p2pemu-notify-');
-  backingPath = join('/dev/shm', `p2pemu-notify-test-${process.pid}`);
-  backingFd = openSync(backingPath, 'w+');
-  ftruncateSync(backingFd, SIZE);
-  const table = new InodeTable();
-  const node = table.bin(table.root, {
-    name: 'data',
-    mode: 0o600,
-    size: SIZE,
-    backing: () => ({ id: 1, fd: backingFd, offset: 0, size: SIZE, writable: true }),
+  m = await mountInProcess(SIZE, ({ table, backing }) => {
+    fileIno = table.bin(table.root, { name: 'data', mode: 0o600, size: SIZE, backing }).ino;
   });
-  fileIno = node.ino;
-  session = new FuseSession(new Vfs(table), { mountpoint: mnt, fsname: 'p2pemu-test', log: pino({ level: 'silent' }) });
-  await session.mount();
+  ({ mnt, session, backingFd } = m);
 });
 
 afterAll(async () => {
-  if (!canMount()) return;
-  await session.unmount();
-  if (mounted(mnt)) sh(`umount -l '${mnt}'`);
-  closeSync(backingFd);
-  rmSync(backingPath, { force: true });
-  rmSync(mnt, { recursive: true, force: true });
+  if (canMount()) await m?.unmount();
 });
 
 /** A python process that maps the file and runs one command per stdin line, answering one line each. */
@@ -128,7 +110,7 @@ describeMount('FUSE notifications on a live mount', () => {
     await session.invalInode(fileIno, 0, 0);
     expect(backing(8192, 12)).toBe('written-back');
     // the daemon changes the backing file; after another invalidation the mapping shows it
-    sh(`printf 'fresh' | dd of='${backingPath}' bs=1 seek=8192 conv=notrunc status=none`);
+    writeSync(backingFd, Buffer.from('fresh'), 0, 5, 8192);
     await session.invalInode(fileIno, 0, 0);
     expect(await p.ask('read 8192 5')).toBe('fresh');
     await p.end();

@@ -5,55 +5,44 @@
 // it waits for asynchronously.
 
 import { execFile } from 'node:child_process';
-import { closeSync, ftruncateSync, openSync, rmSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { canMount, describeMount, mounted, sh, tempDir } from './helpers.js';
-// the session starts worker threads from compiled files: use the build
-import { FuseSession } from '../../dist/fuse/session.js';
-import { InodeTable, Vfs } from '../../dist/vfs/index.js';
+import { canMount, describeMount } from './helpers.js';
+import { mountInProcess, type InProcessMount } from './in-process-mount.js';
 
 const run = promisify(execFile);
 const SIZE = 16384;
 const READERS = 2;
-let session: FuseSession;
-let mnt: string;
-let dir: string;
-let backingFd: number;
+let m: InProcessMount;
 const logLines: string[] = [];
 
 beforeAll(async () => {
   if (!canMount()) return;
-  mnt = tempDir('p2pemu-reader-');
-  dir = tempDir('p2pemu-reader-backing-');
-  backingFd = openSync(join(dir, 'backing'), 'w+');
-  ftruncateSync(backingFd, SIZE);
-  writeSync(backingFd, Buffer.from('hello from the backing file'), 0, 27, 0);
-  const table = new InodeTable();
-  const backing = () => ({ id: 1, fd: backingFd, offset: 0, size: SIZE, writable: true });
-  table.bin(table.root, { name: 'data', mode: 0o644, size: SIZE, backing });
-  const poison = table.bin(table.root, { name: 'poison', mode: 0o644, size: SIZE, backing });
   const log = pino({ level: 'error' }, new Writable({ write: (chunk, _enc, done) => (logLines.push(String(chunk)), done()) }));
-  session = new FuseSession(new Vfs(table), { mountpoint: mnt, fsname: 'p2pemu-test', readers: READERS, log, readerTestHook: { dieOnReadOf: poison.ino } });
-  await session.mount();
+  m = await mountInProcess(
+    SIZE,
+    ({ table, backingFd, backing }) => {
+      writeSync(backingFd, Buffer.from('hello from the backing file'), 0, 27, 0);
+      table.bin(table.root, { name: 'data', mode: 0o644, size: SIZE, backing });
+      const poison = table.bin(table.root, { name: 'poison', mode: 0o644, size: SIZE, backing });
+      return { readerTestHook: { dieOnReadOf: poison.ino } };
+    },
+    { readers: READERS, log },
+  );
 });
 
 afterAll(async () => {
-  if (!canMount()) return;
-  await session.unmount();
-  if (mounted(mnt)) sh(`umount -l '${mnt}'`);
-  closeSync(backingFd);
-  rmSync(dir, { recursive: true, force: true });
-  rmSync(mnt, { recursive: true, force: true });
+  if (canMount()) await m?.unmount();
 });
 
 /** cat with a time bound: the exit code and stderr of a read that fails, or its bytes. */
 async function cat(file: string): Promise<{ code: number; out: string }> {
   try {
-    const r = await run('timeout', ['20', 'cat', join(mnt, file)], { encoding: 'latin1' });
+    const r = await run('timeout', ['20', 'cat', join(m.mnt, file)], { encoding: 'latin1' });
     return { code: 0, out: r.stdout };
   } catch (err) {
     const e = err as { code: number; stderr: string };
