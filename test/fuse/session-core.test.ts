@@ -187,6 +187,18 @@ describe('handler bugs', () => {
     expect(core.bugCount).toBe(1);
   });
 
+  test('an answer that fails to encode after an async handler resolved is still answered: EIO, counted', async () => {
+    const out: Buffer[] = [];
+    // an ioctl result out of int32 range: encodeIoctlOut throws, after the promise resolved
+    const fs: FuseFilesystem = { ...fakeFs({}), ioctl: async () => ({ result: 2 ** 40 }) };
+    const core = new FuseSessionCore(fs, (b) => out.push(b), pino({ level: 'silent' }));
+    core.dispatch(req(Opcode.INIT, 1, initBody()));
+    core.dispatch(req(Opcode.IOCTL, 7, Buffer.alloc(32), 2));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(out.slice(1).map((b) => [b.readUInt32LE(8), errorOf(b)])).toEqual([[7, 5]]);
+    expect(core.bugCount).toBe(1);
+  });
+
   test("a kernel decision (KernelError) is no bug: its errno, no error line, nothing counted", () => {
     const { core, out, errors } = buggySession();
     core.dispatch(req(Opcode.LOOKUP, 2, Buffer.from('nope\0')));
