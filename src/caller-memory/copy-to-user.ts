@@ -7,27 +7,12 @@
 // thread (koffi async): a page of a mapping served by this very mount must be
 // able to fault in while it waits.
 
-import koffi from 'koffi';
 import { kernelError } from '../errno.js';
 import { callerMemory, type CallerMemory } from './caller-memory.js';
+import { writeProcessAsync } from './process-vm.js';
 
 /** the end of a process's address space with 4-level page tables (TASK_SIZE_MAX, x86_64) */
 const TASK_SIZE = 2 ** 47 - 4096;
-
-type ProcessVmWritev = ((...args: unknown[]) => number | bigint) & { async: (...args: unknown[]) => void };
-let processVmWritev: ProcessVmWritev | undefined;
-
-function lib(): ProcessVmWritev {
-  if (!processVmWritev) {
-    const libc = koffi.load('libc.so.6');
-    koffi.struct('p2pemu_local_iovec', { iov_base: 'void *', iov_len: 'size_t' });
-    koffi.struct('p2pemu_remote_iovec', { iov_base: 'uint64_t', iov_len: 'size_t' });
-    processVmWritev = libc.func(
-      'intptr_t process_vm_writev(int pid, const p2pemu_local_iovec *local, unsigned long liovcnt, const p2pemu_remote_iovec *remote, unsigned long riovcnt, unsigned long flags)',
-    ) as unknown as ProcessVmWritev;
-  }
-  return processVmWritev;
-}
 
 /** Is every byte of [start, end) in a writable mapping of the process? */
 export function userRangeWritable(pid: number, start: number, end: number, mem: CallerMemory = callerMemory): boolean {
@@ -48,11 +33,7 @@ export async function copyToUser(pid: number, addr: bigint, data: Buffer, mem: C
   const fault = () => kernelError('EFAULT', `0x${addr.toString(16)} (+${data.length}) is not writable memory of process ${pid}`);
   if (addr > BigInt(TASK_SIZE) || start + data.length > TASK_SIZE || !userRangeWritable(pid, start, start + data.length, mem)) throw fault();
   if (data.length === 0) return;
-  const written = await new Promise<number>((res, rej) =>
-    lib().async(pid, { iov_base: data, iov_len: data.length }, 1, { iov_base: addr, iov_len: data.length }, 1, 0, (err: unknown, n: number | bigint) =>
-      err ? rej(err) : res(Number(n)),
-    ),
-  );
+  const written = await writeProcessAsync(pid, addr, data);
   // short only if the mapping changed under us (the check above passed)
   if (written !== data.length) throw fault();
 }

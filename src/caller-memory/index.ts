@@ -5,3 +5,5 @@ export { RUNNING_WAIT_MS, sliceRanges, userRangesOf, type UserRange } from './us
 export { SYSCALLS_ARE_X86_64, X86_64_OPEN_CALLS, X86_64_READ_CALLS, X86_64_RW_CALLS, X86_64_SYSCALLS, type X86_64RwCall } from './x86-64-syscalls.js';
 export { copyToUser, userRangeWritable } from './copy-to-user.js';
 export { formatMountUsers, mountUsers, type MountUser } from './mount-users.js';
+export { AT_FDCWD, fdFlags, fdLink, fdTarget, pathAt, readCString, writeCaller } from './caller-files.js';
+export { readProcess, writeProcess, writeProcessAsync } from './process-vm.js';

@@ -6,7 +6,7 @@
 // runs as asked (CONTINUE) and its first fault finds the allocation made.
 
 import { encodeMmapIntent, MAP_PRIVATE, MAP_SHARED, MAP_TYPE, P2PEMU_IOC_MMAP_INTENT, PROT_WRITE } from '../vfs/index.js';
-import { fdFlags, fdLink, tgidOf } from './caller-proc.js';
+import { callerMemory, fdFlags, fdLink } from '../caller-memory/index.js';
 import { fileKey, sameDev, type DevNumber } from './device-nodes.js';
 import { closeFd, ioctlBuffer, pidfdGetfd, pidfdOpen, PIDFD_THREAD } from './native.js';
 import { asInt, CONTINUE, type Answer, type Notification } from './notification.js';
@@ -57,10 +57,10 @@ export function answerMmap(ctx: MmapContext, n: Notification): Answer {
     prot,
     flags,
     addr: explicit ? Number(addr) : undefined,
-    pid: tgidOf(tid),
+    pid: callerMemory.tgid(tid),
   });
   let pidfd = pidfdOpen(tid, PIDFD_THREAD);
-  if (pidfd < 0) pidfd = pidfdOpen(tgidOf(tid));
+  if (pidfd < 0) pidfd = pidfdOpen(callerMemory.tgid(tid));
   if (pidfd < 0) return CONTINUE;
   try {
     // the pidfd names the task the notification came from only if it is still valid now

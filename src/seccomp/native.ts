@@ -42,8 +42,6 @@ interface Libc {
   poll: (fds: Buffer, nfds: number, timeout: number) => number;
   close: (fd: number) => number;
   prctl: (option: number, a2: number, a3: number, a4: number, a5: number) => number;
-  processVmWritev: (pid: number, local: Buffer, liovcnt: number, remote: Buffer, riovcnt: number, flags: number) => number;
-  processVmReadv: (pid: number, local: Buffer, liovcnt: number, remote: Buffer, riovcnt: number, flags: number) => number;
 }
 
 let libc: Libc | undefined;
@@ -58,8 +56,6 @@ function lib(): Libc {
     poll: l.func('int poll(uint8_t *fds, unsigned long nfds, int timeout)'),
     close: l.func('int close(int fd)'),
     prctl: l.func('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)'),
-    processVmWritev: l.func('intptr_t process_vm_writev(int pid, uint8_t *local, unsigned long liovcnt, uint8_t *remote, unsigned long riovcnt, unsigned long flags)'),
-    processVmReadv: l.func('intptr_t process_vm_readv(int pid, uint8_t *local, unsigned long liovcnt, uint8_t *remote, unsigned long riovcnt, unsigned long flags)'),
   };
   return libc;
 }
@@ -143,7 +139,7 @@ export function pidfdGetfd(pidfd: number, fd: number): number {
   return fail(lib().syscall(SYS_pidfd_getfd, 'int', pidfd, 'int', fd, 'unsigned int', 0));
 }
 
-export const AT_FDCWD = -100;
+export { AT_FDCWD } from '../caller-memory/index.js';
 
 /** newfstatat(2) into a 144-byte struct stat. */
 export function newfstatat(dirfd: number, path: string, out: Buffer, flags: number): number {
@@ -158,33 +154,6 @@ export function statx(dirfd: number, path: string, flags: number, mask: number, 
 /** statfs(2) into a 120-byte struct statfs. */
 export function statfs(path: string, out: Buffer): number {
   return fail(lib().syscall(SYS_statfs, 'const char *', path, 'uint8_t *', out));
-}
-
-/**
- * Writes into another process's memory as the process itself could
- * (process_vm_writev(2) honours page protections, unlike /proc/PID/mem); true
- * when every byte was written.
- */
-export function writeProcess(pid: number, addr: bigint, data: Buffer): boolean {
-  const [local, remote] = iovecs(data, addr);
-  return Number(lib().processVmWritev(pid, local, 1, remote, 1, 0)) === data.length;
-}
-
-/** Reads another process's memory into `into`; the bytes read (fewer when an unmapped page ends the range), or -errno. */
-export function readProcess(pid: number, addr: bigint, into: Buffer): number {
-  const [local, remote] = iovecs(into, addr);
-  return fail(Number(lib().processVmReadv(pid, local, 1, remote, 1, 0)));
-}
-
-/** struct iovec { void *base; size_t len; }: one for our buffer, one for the range in the other process. */
-function iovecs(buf: Buffer, addr: bigint): [Buffer, Buffer] {
-  const local = Buffer.alloc(16);
-  local.writeBigUInt64LE(BigInt(koffi.address(buf as never)), 0);
-  local.writeBigUInt64LE(BigInt(buf.length), 8);
-  const remote = Buffer.alloc(16);
-  remote.writeBigUInt64LE(addr, 0);
-  remote.writeBigUInt64LE(BigInt(buf.length), 8);
-  return [local, remote];
 }
 
 /** ioctl(2) with a buffer argument; 0 or -errno. */

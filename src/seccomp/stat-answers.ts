@@ -8,7 +8,7 @@
 
 import { closeSync, openSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
-import { fdLink, fdTarget, pathAt, readCString, writeCaller } from './caller-proc.js';
+import { fdLink, fdTarget, pathAt, readCString, writeCaller } from '../caller-memory/index.js';
 import { fileKey, sameDev, type DeviceIdentity, type DeviceNodes, type DevNumber } from './device-nodes.js';
 import { SYS } from './filter.js';
 import { AT_FDCWD, newfstatat, statfs, statx } from './native.js';

@@ -18,11 +18,13 @@ const layerOf = (path: string) => relative(SRC, path).split('/')[0]!.replace(/\.
 
 /** Which layers each layer may import (besides itself and the errno.ts leaf). */
 const ARROWS: Record<string, string[]> = {
-  cli: ['daemon', 'model', 'config', 'caller-memory'],
+  cli: ['daemon', 'model', 'config', 'caller-memory', 'seccomp'],
   daemon: ['vfs', 'fuse', 'memory', 'model', 'config', 'caller-memory'],
   vfs: ['model', 'memory', 'config', 'caller-memory', 'fs-types'],
   // reader threads map backing files (memory/mmap.ts); SETATTR asks which syscall the caller is in
   fuse: ['memory', 'caller-memory', 'fs-types'],
+  // p2pemu run's supervisor: the mmap intent it sends the tree (through the mount) is the vfs's encoding
+  seccomp: ['vfs', 'caller-memory'],
   model: ['config'],
   memory: [],
   config: [],

@@ -1,12 +1,14 @@
-// What the supervisor reads about a calling thread from /proc: the path that
-// stands for its file descriptors, working directory and root (magic links the
-// supervisor can walk as the caller would), its fds' open flags, strings and
-// buffers in its memory. The one place the supervisor touches /proc/TID (to be
-// folded into caller-memory when that module lands).
+// What the seccomp supervisor of `p2pemu run` reads about a calling thread:
+// the paths that stand for its file descriptors, working directory and root
+// (magic links the supervisor can walk as the caller would), its fds' open
+// flags, and strings and buffers in its memory.
 
 import { readFileSync, readlinkSync } from 'node:fs';
-import { callerMemory } from '../caller-memory/index.js';
-import { AT_FDCWD, readProcess, writeProcess } from './native.js';
+import { callerMemory } from './caller-memory.js';
+import { readProcess, writeProcess } from './process-vm.js';
+
+/** openat(2)'s "relative to the working directory" */
+export const AT_FDCWD = -100;
 
 const PATH_MAX = 4096;
 
@@ -15,13 +17,14 @@ const PATH_MAX = 4096;
  * `tid` would resolve it; with an empty path, the file DIRFD itself.
  */
 export function pathAt(tid: number, dirfd: number, path: string): string {
-  if (path === '') return dirfd === AT_FDCWD ? `/proc/${tid}/cwd` : fdLink(tid, dirfd);
-  if (path.startsWith('/')) return `/proc/${tid}/root${path}`;
-  return `${dirfd === AT_FDCWD ? `/proc/${tid}/cwd` : fdLink(tid, dirfd)}/${path}`;
+  const proc = callerMemory.root;
+  if (path === '') return dirfd === AT_FDCWD ? `${proc}/${tid}/cwd` : fdLink(tid, dirfd);
+  if (path.startsWith('/')) return `${proc}/${tid}/root${path}`;
+  return `${dirfd === AT_FDCWD ? `${proc}/${tid}/cwd` : fdLink(tid, dirfd)}/${path}`;
 }
 
 /** The magic link that opens (and stats) what the thread's fd refers to. */
-export const fdLink = (tid: number, fd: number): string => `/proc/${tid}/fd/${fd}`;
+export const fdLink = (tid: number, fd: number): string => `${callerMemory.root}/${tid}/fd/${fd}`;
 
 /** The path an fd was opened by, as the caller's mount namespace names it (the supervisor shares it). */
 export function fdTarget(tid: number, fd: number): string | undefined {
@@ -35,7 +38,7 @@ export function fdTarget(tid: number, fd: number): string | undefined {
 /** The open flags of a thread's fd (fdinfo "flags:", octal), undefined when it is gone. */
 export function fdFlags(tid: number, fd: number): number | undefined {
   try {
-    const m = /^flags:\s+([0-7]+)/m.exec(readFileSync(`/proc/${tid}/fdinfo/${fd}`, 'utf8'));
+    const m = /^flags:\s+([0-7]+)/m.exec(readFileSync(`${callerMemory.root}/${tid}/fdinfo/${fd}`, 'utf8'));
     return m ? parseInt(m[1]!, 8) : undefined;
   } catch {
     return undefined;
@@ -57,5 +60,3 @@ export function readCString(tid: number, addr: bigint): string | undefined {
 export function writeCaller(tid: number, addr: bigint, data: Buffer): boolean {
   return writeProcess(tid, addr, data);
 }
-
-export const tgidOf = (tid: number): number => callerMemory.tgid(tid);
