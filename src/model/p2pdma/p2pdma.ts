@@ -14,13 +14,14 @@ import {
   PMD_SIZE,
   PUD_SIZE,
   type FolioConfig,
-  type FolioPolicy,
-  type PageTableEntries,
 } from '../mm/folio.js';
 import { formatBytesExact } from '../mm/folio-report.js';
 import { devPrefix, type PciDev, type PciHost } from '../pci/index.js';
 import { calcMapTypeAndDist, MapType, mapTypeInputs, type MapTrace } from './map-type.js';
 import { mapTypesIdx, P2pdmaProvider } from './provider.js';
+import type { P2pAllocation, ProviderEvents } from './allocation.js';
+
+export type { FolioMapping, P2pAllocation, ProviderEvents } from './allocation.js';
 
 /** memremap_compat_align() on x86_64: the memory-hotplug sub-section */
 export const SUBSECTION_SIZE = 2 * 1024 * 1024;
@@ -49,47 +50,6 @@ export function checkPagemapAlign(barStart: number, size: number, offset: number
   if (align === PAGE_SIZE) return true;
   if (align !== PMD_SIZE && align !== PUD_SIZE) return false;
   return barStart % align === 0 && size % align === 0 && offset % align === 0;
-}
-
-/** How one allocation is built of folios and mapped (kernel-facts §6.4, §6.5). */
-export interface FolioMapping {
-  policy: FolioPolicy;
-  /** the largest folio in the allocation */
-  folioSize: number;
-  /** folio counts by order */
-  folios: Map<number, number>;
-  /** where the process's mapping starts (0 for kernel allocations) */
-  va: number;
-  /** entries for the process's actual address */
-  entries: PageTableEntries;
-  /** entries had the kernel chosen the address itself (get_unmapped_area aligning it) */
-  entriesIfAligned: PageTableEntries;
-}
-
-export interface P2pAllocation {
-  id: number;
-  folio?: FolioMapping;
-  provider: P2pdmaProvider;
-  pgmap: DevPagemap;
-  /** CPU physical address */
-  addr: number;
-  busAddr: number;
-  size: number;
-  /** BAR and byte offset in the BAR where the allocation starts */
-  bar: number;
-  barOffset: number;
-  owner: { pid: number; comm: string };
-  /** the allocation's pages were zapped by a removal */
-  revoked: boolean;
-}
-
-export interface ProviderEvents {
-  /** pci_p2pdma_setup_pool() created the p2pmem group */
-  poolCreated?(provider: P2pdmaProvider): void;
-  /** pci_p2pdma_unmap_mappings(): allocate goes away and user mappings are zapped */
-  unmapMappings?(provider: P2pdmaProvider, allocations: P2pAllocation[]): void | Promise<void>;
-  /** pci_p2pdma_release(): the p2pmem group goes away */
-  released?(provider: P2pdmaProvider): void;
 }
 
 let nextAllocationId = 1;
