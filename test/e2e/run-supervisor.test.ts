@@ -6,13 +6,13 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CLI, isRoot, mountTopology, ROOT, sh, tempDir, type Mount } from './helpers.js';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { CLI, mountTopology, ROOT, sh, tempDir, type Mount, describeMount, canMount } from './helpers.js';
 
 let m: Mount;
 let dir: string;
 beforeAll(() => {
-  if (!isRoot) return;
+  if (!canMount()) return;
   m = mountTopology();
   dir = tempDir('p2pemu-run-supervisor-');
   const r = sh(`gcc -static -O2 -pthread -o '${dir}/map-allocate' '${ROOT}/test/e2e/c/map-allocate.c'`);
@@ -30,7 +30,7 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** A command inside run, with this mount. */
 const run = (...cmd: string[]) => sh(`node '${CLI}' run --mount '${m.mnt}' -- ${cmd.map(quote).join(' ')}`);
 
-describe.skipIf(!isRoot)('mmap() of p2pmem/allocate inside p2pemu run', () => {
+describeMount('mmap() of p2pmem/allocate inside p2pemu run', () => {
   test('Python: offset 4096 and MAP_PRIVATE are EINVAL, too large ENOMEM, all at mmap() with available unchanged; a good mapping lowers available before any touch', () => {
     const before = available();
     const r = run(
@@ -90,7 +90,7 @@ case('good')
   });
 });
 
-describe.skipIf(!isRoot)('other files mapped inside p2pemu run', () => {
+describeMount('other files mapped inside p2pemu run', () => {
   test('resourceN: past the BAR or at an offset outside it EINVAL; resourceN_wc maps the same bytes; config and /dev/nvme0 have no mmap (ENODEV)', () => {
     const r = run(
       'python3',
