@@ -5,8 +5,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CLI, isRoot, LSPCI, mountTopology, p2pemu, ROOT, sh, tempDir, type Mount } from './helpers.js';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { CLI, LSPCI, mountTopology, p2pemu, ROOT, sh, tempDir, type Mount, describeMount } from './helpers.js';
 import { lspciBoth, normalizeLspci } from './lspci-compare.js';
 
 const DUMPS = join(ROOT, 'test/data/dumps');
@@ -33,7 +33,7 @@ function diffLines(a: string, b: string): string[] {
   return r.stdout.split('\n').filter((l) => /^[<>]/.test(l));
 }
 
-describe.skipIf(!isRoot)('record this machine, mount the recording, compare lspci', () => {
+describeMount('record this machine, mount the recording, compare lspci', () => {
   let m: Mount;
   let topology: string;
   beforeAll(() => {
@@ -60,7 +60,7 @@ describe.skipIf(!isRoot)('record this machine, mount the recording, compare lspc
   });
 });
 
-describe.skipIf(!isRoot)('record a mounted machine with switches, ACS and VFs (--sysfs), mount the recording', () => {
+describeMount('record a mounted machine with switches, ACS and VFs (--sysfs), mount the recording', () => {
   let source: Mount;
   let copy: Mount;
   let recorded: string;
@@ -94,7 +94,7 @@ describe.skipIf(!isRoot)('record a mounted machine with switches, ACS and VFs (-
   });
 });
 
-describe.skipIf(!isRoot)('record reads, never writes, and needs root for whole config spaces', () => {
+describeMount('record reads, never writes, and needs root for whole config spaces', () => {
   test('every /sys file it opens is opened read-only', () => {
     const log = join(work, 'strace.log');
     const r = sh(`strace -f -qq -e trace=openat,open,creat,truncate -o '${log}' '${process.execPath}' '${CLI}' record --out '${join(work, 'strace.yaml')}'`);
@@ -116,7 +116,7 @@ describe.skipIf(!isRoot)('record reads, never writes, and needs root for whole c
   });
 });
 
-describe.skipIf(!isRoot)('import a real machine’s dump: ASUS P6T6 (X58 root ports with ACS, NF200 switch)', () => {
+describeMount('import a real machine’s dump: ASUS P6T6 (X58 root ports with ACS, NF200 switch)', () => {
   let m: Mount;
   let d: ReturnType<typeof importDump>;
   beforeAll(() => {
@@ -152,7 +152,7 @@ describe.skipIf(!isRoot)('import a real machine’s dump: ASUS P6T6 (X58 root po
   });
 });
 
-describe.skipIf(!isRoot)('import an SR-IOV PF (Intel 82576, one VF enabled) and drive sriov_numvfs', () => {
+describeMount('import an SR-IOV PF (Intel 82576, one VF enabled) and drive sriov_numvfs', () => {
   let m: Mount;
   let d: ReturnType<typeof importDump>;
   beforeAll(() => {
@@ -191,7 +191,7 @@ describe.skipIf(!isRoot)('import an SR-IOV PF (Intel 82576, one VF enabled) and 
   });
 });
 
-describe.skipIf(!isRoot)('import the constructed SR-IOV dump: VFs under a switch and under root ports', () => {
+describeMount('import the constructed SR-IOV dump: VFs under a switch and under root ports', () => {
   let d: ReturnType<typeof importDump>;
   let m: Mount;
   beforeAll(() => {
