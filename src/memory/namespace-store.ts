@@ -21,7 +21,13 @@ export interface NamespaceBacking {
 
 const { O_RDWR, O_CREAT, O_EXCL } = constants;
 
-export class NamespaceStore {
+/** Where namespace contents live, as the tree uses them. */
+export interface NamespaceImages {
+  open(key: string, size: number): NamespaceBacking;
+  sync(b: NamespaceBacking): void;
+}
+
+export class NamespaceStore implements NamespaceImages {
   private readonly files: NamespaceBacking[] = [];
   private checked = false;
 

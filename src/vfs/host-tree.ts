@@ -6,7 +6,7 @@
 import type { TopologySpec } from '../config/index.js';
 import type { BarStore } from '../memory/index.js';
 import type { BarView } from '../memory/index.js';
-import type { NamespaceStore } from '../memory/index.js';
+import type { NamespaceImages } from '../memory/index.js';
 import { defaultFallback, type DmaBufCore } from '../model/index.js';
 import type { HmmContext } from '../model/index.js';
 import type { HostModel } from '../model/index.js';
@@ -37,7 +37,7 @@ export interface HostTreeSources {
   hmm: HmmContext;
   bars: BarStore;
   barView: BarView;
-  namespaces: NamespaceStore;
+  namespaces: NamespaceImages;
 }
 
 export interface HostTree {

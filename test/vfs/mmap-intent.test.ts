@@ -1,17 +1,33 @@
 // The private mmap-intent ioctl (what run's supervisor asks before an mmap()),
 // against the tree of the default topology without mounting: each file's mmap
 // method decides as the kernel's would (native-notes/run.md).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, test } from 'vitest';
-import { loadTopology } from '../../src/config/parse-topology.js';
-import { buildEmulatedHost } from '../../src/daemon/emulated-host.js';
-import { encodeMmapIntent, MAP_PRIVATE, MAP_SHARED, P2PEMU_IOC_MMAP_INTENT, walk, type MmapIntent } from '../../src/vfs/index.js';
+import { ftruncateSync } from 'node:fs';
+import { describe, expect, test } from 'vitest';
+import { loadTopology } from '../../src/config/index.js';
+import { BarStore, BarView, createMemfd, type NamespaceImages } from '../../src/memory/index.js';
+import { bootHostModel, DmaBufCore, hmmContext, NvmeIoPath } from '../../src/model/index.js';
+import { buildHostTree, encodeMmapIntent, MAP_PRIVATE, MAP_SHARED, P2PEMU_IOC_MMAP_INTENT, walk, type MmapIntent } from '../../src/vfs/index.js';
 
-const state = mkdtempSync(join(tmpdir(), 'p2pemu-intent-'));
-afterAll(() => rmSync(state, { recursive: true, force: true }));
-const host = buildEmulatedHost(loadTopology(undefined), state);
+/** The default topology's tree over memfds only (no state dir: no root needed). */
+function makeHost() {
+  const spec = loadTopology(undefined);
+  const model = bootHostModel(spec);
+  const bars = new BarStore();
+  let id = 2_000_000;
+  const namespaces: NamespaceImages = {
+    open: (key, size) => {
+      const fd = createMemfd(key);
+      ftruncateSync(fd, size);
+      return { id: id++, path: key, fd, size };
+    },
+    sync: () => undefined,
+  };
+  const dmabufs = new DmaBufCore(model.p2pdma, model.klog, spec.iommu);
+  const tree = buildHostTree({ spec, model, io: new NvmeIoPath(model.p2pdma), dmabufs, hmm: hmmContext(model, false), bars, barView: new BarView(bars), namespaces });
+  return { ...model, ...tree };
+}
+const host = makeHost();
+
 const root = { pid: process.pid, uid: 0, gid: 0 };
 const DEV = '/sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0/0000:02:01.0/0000:04:00.0';
 

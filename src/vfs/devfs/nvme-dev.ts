@@ -7,7 +7,7 @@
 // the model's I/O path decides and counts (model/nvme/io.ts): this file translates.
 
 import { kernelError } from '../../errno.js';
-import type { NamespaceBacking, NamespaceStore } from '../../memory/index.js';
+import type { NamespaceBacking, NamespaceImages } from '../../memory/index.js';
 import type { Profile } from '../../config/index.js';
 import { preadSync, pwriteSync } from '../../memory/index.js';
 import { punchHole } from '../../memory/index.js';
@@ -35,7 +35,7 @@ export interface NvmeDevContext {
   p2pdma: P2pdmaSubsystem;
   /** the model's I/O path: decisions, transfer and per-namespace counters */
   io: NvmeIoPath;
-  store: NamespaceStore;
+  store: NamespaceImages;
   p2p: P2pmemContext;
   /** which files' mappings hold P2P memory or PFN maps */
   mappings: P2pMappings;
