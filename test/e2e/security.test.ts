@@ -68,6 +68,8 @@ ${nobody} bash -c "grep -rl P2PSECRET /dev/shm '${leakDir}'" > readable 2>/dev/n
 ${nobody} head -c 16 '${dev}/0000:81:00.0/resource1' > /dev/null 2> resource.err
 ${nobody} python3 -c "open('${allocate}', 'r+b')" 2> allocate.err
 ${nobody} wc -c < '${dev}/0000:03:00.0/config' > config.len
+${nobody} cat '${mnt}/sys/kernel/debug/p2pemu/handler_errors' > /dev/null 2> debugfs.err
+stat -c %a '${mnt}/sys/kernel/debug' > debugfs.mode
 stat -c %a '${allocate}' '${dev}/0000:81:00.0/remove' > modes
 node '${CLI}' unmount '${mnt}' > unmount.out 2>&1
 `;
@@ -86,6 +88,9 @@ node '${CLI}' unmount '${mnt}' > unmount.out 2>&1
       expect(out('resource.err')).toMatch(/Permission denied/);
       expect(out('allocate.err')).toMatch(/PermissionError/);
       expect(out('config.len').trim()).toBe('64');
+      // debugfs is root's alone, as the kernel mounts it (DEBUGFS_DEFAULT_MODE)
+      expect(out('debugfs.err')).toMatch(/Permission denied/);
+      expect(out('debugfs.mode').trim()).toBe('700');
       expect(out('modes').split('\n').filter(Boolean)).toEqual(['660', '220']);
       expect(out('unmount.out')).toMatch(/unmounted/);
     } finally {

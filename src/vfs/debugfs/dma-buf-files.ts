@@ -11,6 +11,7 @@ import { preadSync } from '../../memory/index.js';
 import type { DmaBuf, DmaBufCore } from '../../model/index.js';
 import type { DeviceFile, DeviceNode, FileBacking } from '../node.js';
 import type { P2pmemContext } from '../sysfs/p2pmem-group.js';
+import { p2pemuDebugDir } from './root.js';
 
 /** One open of a dma-buf file: served from the exporter's BAR until the buffer is revoked. */
 class DmaBufFile implements DeviceFile {
@@ -50,7 +51,7 @@ class DmaBufFile implements DeviceFile {
 
 export function addDmabufFiles(ctx: P2pmemContext, core: DmaBufCore): void {
   const t = ctx.table;
-  const dir = t.dirs(t.root, 'sys/kernel/debug/p2pemu/dma_buf');
+  const dir = p2pemuDebugDir(t, 'dma_buf');
   const nodes = new Map<DmaBuf, { node: DeviceNode; opens: Set<DmaBufFile> }>();
   core.events.exported = (buf) => {
     const opens = new Set<DmaBufFile>();

@@ -16,6 +16,7 @@ import type { DmaBuf, DmaBufAttachment, DmaBufCore, ExporterFallback } from '../
 import type { PciDev, PciHost } from '../../model/index.js';
 import { CommandFile, commandNumber } from '../command-file.js';
 import type { InodeTable } from '../tree.js';
+import { p2pemuDebugDir } from './root.js';
 
 export interface DmabufNotes {
   /** move_notify calls each attachment received */
@@ -126,7 +127,7 @@ export function dmabufsText(core: DmaBufCore, notes: DmabufNotes): string {
 }
 
 export function buildDmabufDebugfs(t: InodeTable, core: DmaBufCore, host: PciHost, fallbackOf: (dev: PciDev) => ExporterFallback): DmabufNotes {
-  const dir = t.dirs(t.root, 'sys/kernel/debug/p2pemu');
+  const dir = p2pemuDebugDir(t);
   const notes: DmabufNotes = { notified: new Map(), attachments: new Map() };
   const shared: Shared = { core, host, notes, fallbackOf };
   t.device(dir, {

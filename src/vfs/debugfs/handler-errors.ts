@@ -3,6 +3,7 @@
 // per kind. The session counts them; the daemon hands this file the count.
 
 import type { InodeTable } from '../tree.js';
+import { p2pemuDebugDir } from './root.js';
 
 export interface HandlerErrors {
   total: number;
@@ -10,7 +11,7 @@ export interface HandlerErrors {
 }
 
 export function addHandlerErrorsFile(t: InodeTable, errors: () => HandlerErrors): void {
-  const dir = t.dirs(t.root, 'sys/kernel/debug/p2pemu');
+  const dir = p2pemuDebugDir(t);
   t.seqText(dir, 'handler_errors', 0o444, () => {
     const { total, bugs } = errors();
     return [`total ${total}`, ...bugs.map((b) => `${b.count} ${b.op} ${b.path}: ${b.message}`)].join('\n') + '\n';

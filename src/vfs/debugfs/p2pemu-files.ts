@@ -11,6 +11,7 @@ import { table } from '../../model/index.js';
 import { foliosText } from '../../model/index.js';
 import { CommandFile, commandNumber, type CommandHandler } from '../command-file.js';
 import type { InodeTable } from '../tree.js';
+import { p2pemuDebugDir } from './root.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 /** the most one `dma read` returns (as hex, twice as many characters) */
@@ -81,7 +82,7 @@ function dmaCommand(host: PciHost, view: BarView): CommandHandler {
 }
 
 export function buildDebugfs(t: InodeTable, host: PciHost, p2pdma: P2pdmaSubsystem, view: BarView, stats: TransferStats): void {
-  const dir = t.dirs(t.root, 'sys/kernel/debug/p2pemu');
+  const dir = p2pemuDebugDir(t);
   t.seqText(dir, 'transfers', 0o400, () => transfersTable(stats.all()));
   t.seqText(dir, 'folios', 0o400, () => foliosText(p2pdma));
   t.seqText(dir, 'allocations', 0o400, () => allocationsText(p2pdma));
