@@ -11,7 +11,7 @@ import { createLogger, LOG_LEVELS } from '../daemon/index.js';
 import { daemonAlive, readRecord } from '../daemon/index.js';
 import { defaultStateDir, LOG_NAME, openDaemonLog, prepareStateDir } from '../daemon/index.js';
 import { findMount, isStaleMount } from '../daemon/index.js';
-import { UnsafePathError } from '../daemon/index.js';
+import { checkRootOnlyDir, UnsafePathError } from '../daemon/index.js';
 import { modelOrExit, parse } from './args.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 import { LIVE_HANDLERS } from './live-handlers.js';
@@ -20,7 +20,9 @@ export const MOUNT_USAGE = `usage: p2pemu mount MOUNTPOINT [--topology FILE] [--
 
 Mounts an emulated PCI host at MOUNTPOINT (an existing directory) and returns
 once MOUNTPOINT/sys and MOUNTPOINT/dev are served; the daemon stays in the
-background. Needs root.
+background. Needs root. MOUNTPOINT and every directory on its path must be
+root's, and those on the way not writable by others unless sticky (like /tmp);
+otherwise the mount is refused (exit 2), since another user could swap it.
 
   --topology FILE   topology YAML (default: the embedded default topology;
                     see it with: p2pemu topo --dump-default)
@@ -66,6 +68,14 @@ export function checkMountpoint(mountpoint: string): void {
     throw new CliError(`${abs}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (err as Error).message}`);
   }
   if (!st.isDirectory()) throw new CliError(`${abs}: not a directory`);
+  // mount(8) follows symlinks: a directory on the way that another user can
+  // change would let them swap the mount point for /etc or /home
+  try {
+    checkRootOnlyDir(abs, 'any-mode');
+  } catch (err) {
+    if (err instanceof UnsafePathError) throw new CliError(`mount point ${err.message}`, EXIT_USAGE);
+    throw err;
+  }
 }
 
 export async function mountCommand(argv: string[]): Promise<number> {

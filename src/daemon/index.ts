@@ -6,4 +6,4 @@ export * from './logger.js';
 export * from './registry.js';
 export * from './state-dir.js';
 export { abortConnection, findMount, isStaleMount, listMounts, mountDevice, unmountFuse, unmountStrict } from '../fuse/index.js';
-export { UnsafePathError } from '../memory/index.js';
+export { checkRootOnlyDir, UnsafePathError } from '../memory/index.js';

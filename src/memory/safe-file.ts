@@ -73,11 +73,12 @@ interface Step {
  * Walks `dir` component by component as the kernel would, checking that only
  * root can change what each step names: every directory is root's and not
  * open to others (a sticky one like /tmp is fine on the way), a symlink on the
- * way is root's, and the last directory is writable by root alone. Returns the
+ * way is root's, and the last directory is writable by root alone (or, with
+ * 'any-mode', only root's: a mount point, whose entries the mount hides). Returns the
  * resolved path, or the first missing component (undefined when the path
  * exists); a symlink to nothing is refused, never created through.
  */
-export function checkRootOnlyDir(dir: string): { real: string; missing?: string } {
+export function checkRootOnlyDir(dir: string, last: 'root-only' | 'any-mode' = 'root-only'): { real: string; missing?: string } {
   const todo: Step[] = resolve(dir)
     .split('/')
     .filter(Boolean)
@@ -110,8 +111,12 @@ export function checkRootOnlyDir(dir: string): { real: string; missing?: string 
     }
     if (!st.isDirectory()) throw new UnsafePathError(`${dir}: ${next} is not a directory`);
     if (st.uid !== 0) throw new UnsafePathError(`${dir}: ${next} is owned by uid ${st.uid}; p2pemu uses only directories that root alone can change`);
-    const last = todo.length === 0;
-    if (last ? (st.mode & 0o022) !== 0 : openToOthers(st)) {
+    const isLast = todo.length === 0;
+    if (isLast && last === 'any-mode') {
+      cur = next;
+      continue;
+    }
+    if (isLast ? (st.mode & 0o022) !== 0 : openToOthers(st)) {
       throw new UnsafePathError(`${dir}: ${next} is writable by ${st.mode & 0o002 ? 'every user' : 'its group'}; p2pemu uses only directories that root alone can change`);
     }
     cur = next;

@@ -243,3 +243,46 @@ describeMount('state dirs that are unsafe or unusable are refused: one line, exi
     }
   });
 });
+
+describeMount('mount points another user could swap are refused: one line, exit 2, nothing mounted', () => {
+  const cleanup: string[] = [];
+  afterAll(() => {
+    for (const d of cleanup) rmSync(d, { recursive: true, force: true });
+  });
+
+  function refused(mnt: string): string[] {
+    const r = p2pemu('mount', mnt);
+    const wasMounted = mounted(mnt);
+    if (wasMounted) p2pemu('unmount', mnt);
+    expect(wasMounted).toBe(false);
+    expect(r.code).toBe(2);
+    return r.stderr.split('\n').filter(Boolean);
+  }
+
+  test('under a directory nobody owns (nobody could rename it and leave a symlink to /etc)', () => {
+    const parent = tempDir('p2pemu-sec-mp-');
+    cleanup.push(parent);
+    chownSync(parent, NOBODY, NOBODY);
+    const mnt = join(parent, 'mnt');
+    mkdirSync(mnt);
+    expect(refused(mnt)).toEqual([`p2pemu: mount point ${mnt}: ${parent} is owned by uid 65534; p2pemu uses only directories that root alone can change`]);
+  });
+
+  test("nobody's own directory in sticky /tmp (its owner may rename it there)", () => {
+    const mnt = tempDir('p2pemu-sec-mp-');
+    cleanup.push(mnt);
+    chownSync(mnt, NOBODY, NOBODY);
+    expect(refused(mnt)).toEqual([`p2pemu: mount point ${mnt}: ${mnt} is owned by uid 65534; p2pemu uses only directories that root alone can change`]);
+  });
+
+  test("a symlink of nobody's is not followed", () => {
+    const parent = tempDir('p2pemu-sec-mp-');
+    cleanup.push(parent);
+    const target = join(parent, 'target');
+    mkdirSync(target);
+    const link = join(parent, 'link');
+    symlinkSync(target, link);
+    execFileSync('chown', ['-h', `${NOBODY}:${NOBODY}`, link]);
+    expect(refused(link)[0]).toMatch(/link is a symlink owned by uid 65534/);
+  });
+});
