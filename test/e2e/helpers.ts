@@ -5,7 +5,7 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe } from 'vitest';
+import { afterAll, describe } from 'vitest';
 
 export const ROOT = resolve(__dirname, '../..');
 export const CLI = join(ROOT, 'bin/p2pemu.js');
@@ -66,9 +66,25 @@ export interface Mount {
   unmount(): void;
 }
 
+const madeDirs: string[] = [];
+
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(d);
+  return d;
 }
+
+// A test file's temp dirs (and its registry dir) go after its last test; a dir
+// that still holds a mount is left alone, never removed through the mount.
+afterAll(() => {
+  const mounts = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1] ?? '');
+  for (const d of [RUN_DIR, ...madeDirs]) {
+    if (mounts.some((m) => m === d || m.startsWith(`${d}/`))) continue;
+    rmSync(d, { recursive: true, force: true });
+  }
+});
 
 /** Mounts a topology (default: the embedded one) at a fresh directory. */
 export function mountTopology(topology?: string): Mount {
