@@ -129,17 +129,18 @@ function truncateCause(valid: number, tid: number): TruncateCause {
   return sc !== undefined && X86_64_OPEN_CALLS.has(sc) ? 'open' : 'path';
 }
 
-// fuse_setattr_in: valid, padding, fh, size, lock_owner, atime, mtime, ctime, *nsec, mode, unused, uid, gid
+// fuse_setattr_in: valid@0, padding, fh@8, size@16, lock_owner@24, atime/mtime/ctime@32..,
+// their nsec@56.., mode@68, unused, uid@76, gid@80
 export const doSetattr: Handler = (s, r) => {
   const valid = r.u32(0);
   const req: SetattrRequest = {};
   if (valid & FATTR_SIZE) {
-    req.size = r.u64(8);
+    req.size = r.u64(16);
     req.truncateCause = truncateCause(valid, r.caller.pid);
   }
-  if (valid & FATTR_MODE) req.mode = r.u32(60);
-  if (valid & FATTR_UID) req.uid = r.u32(68);
-  if (valid & FATTR_GID) req.gid = r.u32(72);
+  if (valid & FATTR_MODE) req.mode = r.u32(68);
+  if (valid & FATTR_UID) req.uid = r.u32(76);
+  if (valid & FATTR_GID) req.gid = r.u32(80);
   answer(s, r, () => s.fs.setattr(r.nodeid, req, r.caller), (a) => encodeAttrOut(a.attr, a.timeout));
 };
 

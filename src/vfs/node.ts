@@ -24,6 +24,9 @@ interface NodeBase {
   name: string;
   parent: DirNode | undefined;
   mode: number; // permission bits only
+  /** owner and group when root changed them (chown); root's otherwise */
+  uid?: number;
+  gid?: number;
   /** set when the node left the tree: kernfs has no active reference left to give, open files get ENODEV */
   removed?: boolean;
 }

@@ -59,6 +59,8 @@ export class Vfs implements FuseFilesystem {
   private readonly mountTimeMs = Date.now();
   /** lookup counts of nodes created per lookup (fresh identities), released at FORGET */
   private readonly freshLookups = new Map<number, number>();
+  /** the tree node a fresh-per-lookup copy came from, so a chmod of the copy outlives it */
+  private readonly freshOrigin = new Map<number, VNode>();
 
   /** the mount this tree is served on (the daemon connects it once mounted) */
   port: MountPort = NOT_MOUNTED;
@@ -118,7 +120,7 @@ export class Vfs implements FuseFilesystem {
   }
 
   private attrOf(ino: number, n: VNode): Attr {
-    const base = { ino, nlink: 1, uid: 0, gid: 0, rdev: 0, blksize: PAGE_SIZE, blocks: 0, mtimeMs: this.mountTimeMs };
+    const base = { ino, nlink: 1, uid: n.uid ?? 0, gid: n.gid ?? 0, rdev: 0, blksize: PAGE_SIZE, blocks: 0, mtimeMs: this.mountTimeMs };
     switch (n.kind) {
       case 'dir': {
         let subdirs = 0;
@@ -152,6 +154,7 @@ export class Vfs implements FuseFilesystem {
     if (n.kind === 'device' && n.freshPerLookup) {
       const ino = this.table.registerDetached({ ...n });
       this.freshLookups.set(ino, 1);
+      this.freshOrigin.set(ino, n);
       return this.entry(ino, n);
     }
     return this.entry(n.ino, n);
@@ -164,6 +167,7 @@ export class Vfs implements FuseFilesystem {
       this.freshLookups.set(nodeid, left - nlookup);
     } else {
       this.freshLookups.delete(nodeid);
+      this.freshOrigin.delete(nodeid);
       this.table.release(nodeid);
     }
   }
@@ -176,8 +180,13 @@ export class Vfs implements FuseFilesystem {
 
   setattr(nodeid: number, req: SetattrRequest, _caller: Caller): { attr: Attr; timeout: number } {
     const n = this.table.getOrThrow(nodeid);
-    if (req.mode !== undefined || req.uid !== undefined || req.gid !== undefined) {
-      throw kernelError('EPERM', 'the emulated sysfs keeps its modes and owners');
+    // kernel: kernfs_setattr(), fs/kernfs/inode.c: the node keeps the new mode bits and owner (the
+    // kernel's FUSE module has already checked that the caller may, default_permissions)
+    for (const target of [n, this.freshOrigin.get(nodeid)]) {
+      if (!target) continue;
+      if (req.mode !== undefined && target.kind !== 'symlink') target.mode = req.mode & 0o7777;
+      if (req.uid !== undefined) target.uid = req.uid;
+      if (req.gid !== undefined) target.gid = req.gid;
     }
     if (req.size !== undefined) truncateCheck(n, req.truncateCause ?? 'path');
     // the size in the reply is the node's own: the kernel keeps it and its page cache

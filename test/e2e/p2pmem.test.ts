@@ -167,6 +167,23 @@ print(codes, wait_avail(size) == size, sum(1 for l in open(D + '/allocations') i
   });
 });
 
+describeMount('modes root changes', () => {
+  const nobody = 'setpriv --reuid=nobody --regid=nogroup --clear-groups env PATH=/usr/local/bin:/usr/bin:/bin';
+  test("root's chmod and chown of allocate stick (kernfs_setattr): an unprivileged user then maps P2P memory, but cannot give it back to root", () => {
+    const a = `${group(ACCEL)}/allocate`;
+    try {
+      expect(sh(`${nobody} python3 -c "open('${a}', 'r+b')"`).stderr).toMatch(/PermissionError/);
+      expect(sh(`chmod 0666 '${a}' && chown nobody '${a}' && stat -c '%a %U' '${a}'`).stdout).toBe('666 nobody\n');
+      const r = sh(`${nobody} python3 -c "import mmap,os; fd=os.open('${a}', os.O_RDWR); b=mmap.mmap(fd, 1<<20, mmap.MAP_SHARED); b[0:2]=b'ok'; print(bytes(b[0:2]).decode())"`);
+      expect(r.stdout, r.stderr).toBe('ok\n');
+      expect(sh(`${nobody} chown root '${a}'`).stderr).toMatch(/Operation not permitted/);
+    } finally {
+      sh(`chown root '${a}'; chmod 0660 '${a}'`);
+    }
+    expect(sh(`stat -c '%a %U' '${a}'`).stdout).toBe('660 root\n');
+  });
+});
+
 describeMount('what the kernel refuses at mmap time fails loudly at first touch', () => {
   test('MAP_PRIVATE: SIGBUS and "fail, attempted private mapping"', () => {
     expect(py(`print(in_child(lambda: amap(4096, mmap.MAP_PRIVATE)[0]))`).out).toBe('SIGBUS\n');

@@ -54,12 +54,32 @@ describe('opening attributes', () => {
 });
 
 describe('what cannot change', () => {
-  test('chmod and chown are EPERM even for root; truncating an attribute is accepted and changes nothing', () => {
+  test('truncating an attribute is accepted and changes nothing', () => {
     const t = tree();
-    expect(errno(() => t.vfs.setattr(t.rw.ino, { mode: 0o666 }, root))).toBe('EPERM');
-    expect(errno(() => t.vfs.setattr(t.rw.ino, { uid: 1000 }, root))).toBe('EPERM');
     expect(t.vfs.setattr(t.rw.ino, { size: 0 }, root).attr.size).toBe(4096);
   });
+});
+
+describe('chmod and chown (kernfs_setattr keeps them on the node)', () => {
+  test('a new mode and owner are kept, and the mode then gates opens', () => {
+    const t = tree();
+    const a = t.vfs.setattr(t.ro.ino, { mode: 0o666, uid: 1000, gid: 100 }, root).attr;
+    expect([a.mode & 0o7777, a.uid, a.gid]).toEqual([0o666, 1000, 100]);
+    expect(t.vfs.getattr(t.ro.ino).attr.uid).toBe(1000);
+    // writable bits now, but still no store(): kernfs refuses the write open
+    expect(errno(() => t.vfs.open(t.ro.ino, O_WRONLY, root))).toBe('EACCES');
+    t.vfs.setattr(t.rw.ino, { mode: 0o444 }, root);
+    expect(errno(() => t.vfs.open(t.rw.ino, O_WRONLY, root))).toBe('EACCES');
+  });
+
+  test('a symlink keeps mode 0777 but takes an owner', () => {
+    const t = tree();
+    const a = t.vfs.setattr(t.link.ino, { mode: 0o600, uid: 7 }, root).attr;
+    expect([a.mode & 0o777, a.uid]).toEqual([0o777, 7]);
+  });
+});
+
+describe('seq files', () => {
 
   test('a text attribute reads like a seq_file: show() once per open, at most one page', () => {
     const t = new InodeTable();
