@@ -45,6 +45,8 @@ describeMount('PCI device files as pci-sysfs.c writes them', () => {
   test('power/ of a device: control, runtime_status, autosuspend_delay_ms EIO', () => {
     expect(sh(`cat '${pci('0000:03:00.0', 'power/control')}' '${pci('0000:03:00.0', 'power/runtime_status')}'`).stdout).toBe('on\nactive\n');
     expect(sh(`cat '${pci('0000:03:00.0', 'power/autosuspend_delay_ms')}' 2>&1`).stdout).toContain('Input/output error');
+    // powertop's "Good" and tuned write auto; control_show() then says auto
+    expect(sh(`echo auto > '${pci('0000:03:00.0', 'power/control')}' && cat '${pci('0000:03:00.0', 'power/control')}'; echo on > '${pci('0000:03:00.0', 'power/control')}'`).stdout).toBe('auto\n');
   });
 
   test('physical slots: slots/N/address names the bus below the port, lspci shows Physical Slot and SltCap', () => {

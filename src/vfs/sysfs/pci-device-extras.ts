@@ -28,9 +28,13 @@ function driverOverrideStore(dev: PciDev, text: string): void {
 /** power/ of a device with runtime PM enabled but forbidden ("on"), as PCI devices start. */
 export function addPowerDir(t: InodeTable, parent: DirNode, activeSince: number): void {
   const power = t.dir(parent, 'power');
-  // kernel: control_store(), drivers/base/power/sysfs.c: "on" or "auto" as sysfs_streq() compares
-  t.text(power, 'control', 0o644, () => 'on\n', (text) => {
-    if (!['on', 'auto'].includes(sysfsName(text))) throw kernelError('EINVAL', 'control takes on or auto');
+  // kernel: control_store(), drivers/base/power/sysfs.c: "on" or "auto" as sysfs_streq() compares;
+  // control_show() then shows what was allowed (runtime_status stays active: nothing suspends here)
+  let control = 'on';
+  t.text(power, 'control', 0o644, () => `${control}\n`, (text) => {
+    const want = sysfsName(text);
+    if (!['on', 'auto'].includes(want)) throw kernelError('EINVAL', 'control takes on or auto');
+    control = want;
   });
   t.text(power, 'runtime_status', 0o444, () => 'active\n');
   t.text(power, 'runtime_active_time', 0o444, () => `${Date.now() - activeSince}\n`);
