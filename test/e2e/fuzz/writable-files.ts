@@ -103,7 +103,7 @@ export const WRITABLE_CLASSES: WritableClass[] = [
   {
     name: 'power/control',
     path: /\/power\/control$/,
-    grammar: 'on or auto (sysfs_streq)',
+    grammar: 'on or auto (sysfs_streq); reads back what was written (control_show)',
     source: 'control_store(), drivers/base/power/sysfs.c',
     errnos: ['EINVAL', 'ENODEV'],
     seeds: ['on', 'auto\n', 'off'],
