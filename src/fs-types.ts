@@ -104,15 +104,49 @@ export interface StatfsResult {
 
 export type MaybePromise<T> = T | Promise<T>;
 
+/** An O_DIRECT request on a checkDirect backing, as a data path thread asks its classifier about it. */
+export interface DirectRequest {
+  /** the backing's statsSlot */
+  slot: number;
+  /** the calling thread (the request header's pid) */
+  tid: number;
+  offset: number;
+  /** the bytes the request moves (within the file) */
+  len: number;
+  write: boolean;
+}
+
+export type DirectVerdict =
+  /** serve it from the backing, then call count() */
+  | { kind: 'serve'; count(): void }
+  /** answer with this errno */
+  | { kind: 'refuse'; errno: number }
+  /** the classifier cannot tell: the filesystem decides (the request goes to the main thread) */
+  | { kind: 'main' };
+
+/**
+ * A module the data path threads load (by URL) to decide O_DIRECT requests on
+ * checkDirect backings themselves while directCheck is set; it exports
+ * `createDirectClassifier(data)`, which returns the function asked per request.
+ */
+export interface DirectClassifierSpec {
+  module: string;
+  /** handed to createDirectClassifier (structured-cloned: shared memory stays shared) */
+  data: unknown;
+}
+
+export type CreateDirectClassifier = (data: unknown) => (req: DirectRequest) => DirectVerdict;
+
 /**
  * Memory the filesystem shares with the data path threads: plain data, no
- * calls either way.
+ * calls either way (the classifier runs in the threads, on shared memory).
  */
 export interface DataPathShared {
-  /** word 0: while non-zero, O_DIRECT on backings with checkDirect goes to the filesystem */
+  /** word 0: while non-zero, O_DIRECT on backings with checkDirect goes to the classifier, or to the filesystem without one */
   directCheck: Int32Array;
   /** four per stats slot: reads, writes, bytes read, bytes written that the data path served */
   counters: BigInt64Array;
+  classifier?: DirectClassifierSpec;
 }
 
 /** Every method may throw a KernelError (or return a rejected promise); its errno becomes the reply. */

@@ -29,6 +29,16 @@ export interface SyscallState {
 
 const PAGE = 4096;
 
+/** /proc/TID/syscall's text: the call and its arguments, 'running', or undefined (in no syscall, or unreadable). */
+export function parseSyscall(raw: string | undefined): SyscallState | 'running' | undefined {
+  const text = raw?.trim();
+  if (text === undefined) return undefined;
+  const f = text.split(' ');
+  if (f[0] === 'running') return 'running';
+  if (f[0] === '-1' || f.length < 7) return undefined;
+  return { nr: Number(f[0]), args: f.slice(1, 7).map((h) => BigInt(h)) };
+}
+
 export class CallerMemory {
   /**
    * @param root where /proc is (a fake tree in tests)
@@ -104,12 +114,7 @@ export class CallerMemory {
 
   /** The syscall a task waits in; 'running' while it is on a CPU (ask again), undefined when it is in none. */
   syscall(tid: number): SyscallState | 'running' | undefined {
-    const text = this.text(`${tid}/syscall`)?.trim();
-    if (text === undefined) return undefined;
-    const f = text.split(' ');
-    if (f[0] === 'running') return 'running';
-    if (f[0] === '-1' || f.length < 7) return undefined;
-    return { nr: Number(f[0]), args: f.slice(1, 7).map((h) => BigInt(h)) };
+    return parseSyscall(this.text(`${tid}/syscall`));
   }
 
   /** The file position of a task's fd (fdinfo "pos:"). */

@@ -4,13 +4,18 @@
 // file position the call started at; the request's own file offset then picks
 // its part of the buffer (the kernel splits a large O_DIRECT call into several).
 
-import type { CallerMemory } from './caller-memory.js';
+import type { CallerMemory, SyscallState } from './caller-memory.js';
 import { X86_64_RW_CALLS } from './x86-64-syscalls.js';
 
 export interface UserRange {
   addr: number;
   len: number;
 }
+
+/** What decoding a call reads of its caller: CallerMemory (the main thread) and TaskFiles (a reader thread's kept fds) both answer it. */
+export type CallSource = Pick<CallerMemory, 'decodesX86_64' | 'tgid' | 'filePosition' | 'readMemory'> & {
+  syscall(tid: number): SyscallState | 'running' | undefined;
+};
 
 /** How long to wait for a caller that is still on a CPU to block (a loaded machine can take a while). */
 export const RUNNING_WAIT_MS = 2000;
@@ -38,20 +43,11 @@ export function sliceRanges(iov: UserRange[], skip: number, len: number): UserRa
 }
 
 /**
- * The user memory behind [fileOffset, fileOffset + len) of the caller's current
- * read/write syscall; undefined when it cannot be seen (another kind of call:
- * io_uring, AIO, splice; or the caller is gone). The first request of a call
- * can arrive while the caller is still running ("running" in
- * /proc/TID/syscall): ask again for up to RUNNING_WAIT_MS.
+ * The user memory behind [fileOffset, fileOffset + len) of `sc`, the
+ * read/write syscall task `tid` waits in; undefined when it cannot be seen
+ * (another kind of call: io_uring, AIO, splice; or the caller is gone).
  */
-export async function userRangesOf(mem: CallerMemory, tid: number, fileOffset: number, len: number): Promise<UserRange[] | undefined> {
-  if (!mem.decodesX86_64) return undefined;
-  let sc = mem.syscall(tid);
-  const deadline = Date.now() + RUNNING_WAIT_MS;
-  for (let i = 0; sc === 'running' && Date.now() < deadline; i++) {
-    await new Promise((r) => (i < RUNNING_SPINS ? setImmediate(r) : setTimeout(r, 1)));
-    sc = mem.syscall(tid);
-  }
+export function rangesOfCall(mem: CallSource, tid: number, sc: SyscallState | 'running' | undefined, fileOffset: number, len: number): UserRange[] | undefined {
   if (!sc || sc === 'running') return undefined;
   const call = X86_64_RW_CALLS.get(sc.nr);
   if (!call) return undefined;
@@ -70,4 +66,21 @@ export async function userRangesOf(mem: CallerMemory, tid: number, fileOffset: n
     iov = [{ addr: a[1]!, len: a[2]! }];
   }
   return sliceRanges(iov, fileOffset - start, len);
+}
+
+/**
+ * The user memory of the caller's current read/write syscall, as
+ * rangesOfCall. The first request of a call can arrive while the caller is
+ * still running ("running" in /proc/TID/syscall): ask again for up to
+ * RUNNING_WAIT_MS, a turn of the event loop at a time (the main thread's path).
+ */
+export async function userRangesOf(mem: CallSource, tid: number, fileOffset: number, len: number): Promise<UserRange[] | undefined> {
+  if (!mem.decodesX86_64) return undefined;
+  let sc = mem.syscall(tid);
+  const deadline = Date.now() + RUNNING_WAIT_MS;
+  for (let i = 0; sc === 'running' && Date.now() < deadline; i++) {
+    await new Promise((r) => (i < RUNNING_SPINS ? setImmediate(r) : setTimeout(r, 1)));
+    sc = mem.syscall(tid);
+  }
+  return rangesOfCall(mem, tid, sc, fileOffset, len);
 }

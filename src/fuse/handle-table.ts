@@ -104,6 +104,11 @@ export class HandleTable {
     Atomics.add(this.stats, slot * STATS_FIELDS + (write ? 3 : 2), BigInt(bytes));
   }
 
+  /** The backing's statsSlot (-1: none). */
+  statsSlot(fh: number): number {
+    return this.ints[fh * INTS + 4]!;
+  }
+
   directAlign(fh: number): number {
     return this.ints[fh * INTS + 3]!;
   }

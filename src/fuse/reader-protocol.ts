@@ -2,6 +2,7 @@
 // starts with, the messages it posts, and the shared slot that holds the
 // request it is serving (so the session can answer it if the reader dies).
 
+import type { DirectClassifierSpec } from '../fs-types.js';
 import type { HandleTableBuffers } from './handle-table.js';
 
 /** Int32 words of the in-flight slot: busy flag, opcode, then the 8 unique bytes (words 2 and 3). */
@@ -20,6 +21,8 @@ export interface ReaderData {
   tables: HandleTableBuffers;
   /** INFLIGHT_WORDS Int32 words: the request this reader is serving */
   inflight: SharedArrayBuffer;
+  /** the filesystem's classifier for O_DIRECT on checkDirect backings (absent: those go to the main thread) */
+  classifier?: DirectClassifierSpec;
   testHook?: ReaderTestHook;
 }
 

@@ -66,7 +66,7 @@ export class FuseSession {
     const startReader = (i: number): Promise<void> =>
       new Promise((res) => {
         const inflight = new Int32Array(new SharedArrayBuffer(INFLIGHT_WORDS * 4));
-        const data: ReaderData = { fd, tables: this.core.handles.buffers, inflight: inflight.buffer as SharedArrayBuffer, testHook: this.opts.readerTestHook };
+        const data: ReaderData = { fd, tables: this.core.handles.buffers, inflight: inflight.buffer as SharedArrayBuffer, classifier: this.fs.dataPath?.classifier, testHook: this.opts.readerTestHook };
         const w = new Worker(new URL('./reader-worker.js', import.meta.url), { workerData: data });
         let finished = false;
         w.on('message', (msg: ReaderMessage) => {

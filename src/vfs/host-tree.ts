@@ -20,6 +20,7 @@ import { buildDevfs } from './devfs/kmsg.js';
 import { commandRegisterChanged, type NvmeDevContext } from './devfs/nvme-dev.js';
 import type { DirNode } from './node.js';
 import { NvmeView } from './nvme-view.js';
+import { DirectShare } from './direct-share.js';
 import { P2pMappings } from './p2p-mappings.js';
 import { addP2pmemGroup, type OpenAllocations, type P2pmemContext } from './sysfs/p2pmem-group.js';
 import { PciSysfs, type PciSysfsContext } from './sysfs/pci-tree.js';
@@ -53,7 +54,9 @@ export function buildHostTree(src: HostTreeSources): HostTree {
   const stats = io.stats;
   const table = new InodeTable();
   const mappings = new P2pMappings();
-  const vfs = new Vfs(table, { directCheck: mappings.shared, counters: stats.dataPath });
+  let vfs: Vfs | undefined;
+  const share = new DirectShare(mappings, io, () => vfs?.port.device);
+  vfs = new Vfs(table, share.dataPath());
   const sysfsCtx: PciSysfsContext = { table, host: pci, klog, bars, drivers };
   const sysfs = new PciSysfs(sysfsCtx, vfs);
   const openAllocations: OpenAllocations = new Map();
@@ -85,7 +88,7 @@ export function buildHostTree(src: HostTreeSources): HostTree {
   };
   buildDevfs(table, klog);
   addSystemSysfs(table, spec.numa, Date.now());
-  const nvmeCtx: NvmeDevContext = { p2pdma, io, store: src.namespaces, p2p: p2pCtx, mappings, profile: spec.profile, openAllocations, klog, namespaces: new Map(), mountedAt: Date.now() };
+  const nvmeCtx: NvmeDevContext = { p2pdma, io, store: src.namespaces, p2p: p2pCtx, mappings, share, profile: spec.profile, openAllocations, klog, namespaces: new Map(), mountedAt: Date.now() };
   const nvme = new NvmeView(table, vfs, sysfs, nvmeCtx, bars);
   // a config write that clears Memory Space or Bus Master of a controller stops its DMA
   sysfsCtx.configWritten = (dev) => {

@@ -3,10 +3,12 @@
 // dma-buf files). With them a caller's user ranges become a request's
 // segments: host memory, (allocation, offset), or a PFN map. Reader threads
 // see two words of it: how many such files exist (O_DIRECT on a namespace is
-// looked at only while some do) and a generation that changes with the set.
+// decided, not just served, only while some do) and a generation that changes
+// with the set; and a copy of the set itself (direct-share.ts), published
+// before the generation moves.
 
 import { callerMemory, type CallerMemory, type UserRange } from '../caller-memory/index.js';
-import { allocationRef, type IoSegment, type SegmentMemory } from '../model/index.js';
+import { allocationRef, type IoSegment, type P2pAllocationRef, type SegmentMemory } from '../model/index.js';
 import type { P2pAllocation } from '../model/index.js';
 
 export type MappedMemory = { kind: 'p2p'; alloc: P2pAllocation } | { kind: 'pfnmap'; what: string };
@@ -18,14 +20,6 @@ export type UserSegment = IoSegment & { addr: number };
 export const MAPPED_FILES = 0;
 export const MAPPINGS_GENERATION = 1;
 
-interface ProcessMapping {
-  start: number;
-  end: number;
-  /** file offset of `start` */
-  offset: number;
-  mem: MappedMemory;
-}
-
 /** cached views of process mappings kept at most (a cache, not a registry) */
 const PROCESSES_KEPT = 1024;
 
@@ -34,6 +28,8 @@ export class P2pMappings {
   readonly shared = new Int32Array(new SharedArrayBuffer(8));
   private readonly byIno = new Map<number, MappedMemory>();
   private readonly perProcess = new Map<number, { generation: number; maps: ProcessMapping[] }>();
+  /** told after every change of the set (the reader threads' copy is published then) */
+  onChange: (() => void) | undefined;
 
   constructor(private readonly mem: CallerMemory = callerMemory) {}
 
@@ -42,6 +38,7 @@ export class P2pMappings {
     if (mem) this.byIno.set(ino, mem);
     else if (!this.byIno.delete(ino)) return;
     Atomics.store(this.shared, MAPPED_FILES, this.byIno.size);
+    this.onChange?.();
     Atomics.add(this.shared, MAPPINGS_GENERATION, 1);
   }
 
@@ -57,7 +54,7 @@ export class P2pMappings {
     if (hit && hit.generation === generation) return hit.maps;
     const maps: ProcessMapping[] = [];
     for (const m of this.mem.mappingsOfFiles(tid, device, new Set(this.byIno.keys()))) {
-      maps.push({ start: m.start, end: m.end, offset: m.offset, mem: this.byIno.get(m.ino)! });
+      maps.push({ start: m.start, end: m.end, offset: m.offset, mem: fileMemory(this.byIno.get(m.ino)!) });
     }
     if (this.perProcess.size >= PROCESSES_KEPT) this.perProcess.clear();
     this.perProcess.set(pid, { generation, maps });
@@ -69,29 +66,53 @@ export class P2pMappings {
    * (`device`: the mount's, as /proc/PID/maps prints it), in buffer order.
    */
   segmentsOf(tid: number, device: string, ranges: UserRange[]): UserSegment[] {
-    const maps = this.byIno.size ? this.mappingsOf(tid, device) : [];
-    const out: UserSegment[] = [];
-    for (const r of ranges) {
-      for (let pos = r.addr, end = r.addr + r.len; pos < end; ) {
-        const hit = maps.find((m) => pos >= m.start && pos < m.end);
-        if (hit) {
-          const n = Math.min(end, hit.end) - pos;
-          out.push({ addr: pos, len: n, mem: memoryAt(hit, pos) });
-          pos += n;
-        } else {
-          const next = Math.min(end, ...maps.filter((m) => m.start > pos).map((m) => m.start));
-          out.push({ addr: pos, len: next - pos, mem: HOST });
-          pos = next;
-        }
+    return segmentsIn(this.byIno.size ? this.mappingsOf(tid, device) : [], ranges);
+  }
+
+  /** The files whose mappings hold such memory, as plain data (allocations by reference), for the reader threads. */
+  files(): [number, FileMemory][] {
+    return [...this.byIno].map(([ino, m]) => [ino, fileMemory(m)]);
+  }
+}
+
+/** What a file's mappings hold, as plain data. */
+export type FileMemory = { kind: 'p2p'; alloc: P2pAllocationRef } | { kind: 'pfnmap'; what: string };
+
+/** A process's mapping of such a file. */
+export interface ProcessMapping {
+  start: number;
+  end: number;
+  /** file offset of `start` */
+  offset: number;
+  mem: FileMemory;
+}
+
+/** The segments of a buffer of user ranges, given the caller's mappings of P2P files, in buffer order. */
+export function segmentsIn(maps: ProcessMapping[], ranges: UserRange[]): UserSegment[] {
+  const out: UserSegment[] = [];
+  for (const r of ranges) {
+    for (let pos = r.addr, end = r.addr + r.len; pos < end; ) {
+      const hit = maps.find((m) => pos >= m.start && pos < m.end);
+      if (hit) {
+        const n = Math.min(end, hit.end) - pos;
+        out.push({ addr: pos, len: n, mem: memoryAt(hit, pos) });
+        pos += n;
+      } else {
+        const next = Math.min(end, ...maps.filter((m) => m.start > pos).map((m) => m.start));
+        out.push({ addr: pos, len: next - pos, mem: HOST });
+        pos = next;
       }
     }
-    return out;
   }
+  return out;
 }
 
 const HOST: SegmentMemory = { kind: 'host' };
 
 function memoryAt(m: ProcessMapping, addr: number): SegmentMemory {
-  if (m.mem.kind === 'pfnmap') return { kind: 'pfnmap', what: m.mem.what };
-  return { kind: 'p2p', alloc: allocationRef(m.mem.alloc), offset: m.offset + (addr - m.start) };
+  if (m.mem.kind === 'pfnmap') return m.mem;
+  return { kind: 'p2p', alloc: m.mem.alloc, offset: m.offset + (addr - m.start) };
 }
+
+/** A file's memory as plain data (an allocation by reference). */
+const fileMemory = (m: MappedMemory): FileMemory => (m.kind === 'p2p' ? { kind: 'p2p', alloc: allocationRef(m.alloc) } : m);

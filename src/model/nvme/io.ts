@@ -12,8 +12,11 @@ import { mapTypesIdx } from '../p2pdma/provider.js';
 import type { MapType } from '../p2pdma/map-type.js';
 import type { CtrlIoTotals } from './admin.js';
 import type { NvmeCtrl, NvmeNamespace } from './ctrl.js';
+import type { IoPathCounters, IoPathSnapshot } from './io-mirror.js';
 import { decideIo, movesToDevice, type IoNamespace, type IoPiece, type IoRequest, type MapTypeTable, type P2pAllocationRef } from './map-data.js';
 import { TransferStats } from './transfer-stats.js';
+
+const PIECE_PATHS = ['p2p-switch', 'p2p-host-bridge', 'refused'] as const;
 
 const facts = new WeakMap<NvmeNamespace, IoNamespace>();
 
@@ -44,6 +47,10 @@ function withAnswer(table: MapTypeTable, provider: string, clientIdx: number, ty
 export class NvmeIoPath {
   /** per namespace: what requests through submit() moved, and its data-path slot */
   private readonly namespaces = new WeakMap<IoNamespace, { done: CtrlIoTotals; slot: number | undefined }>();
+  /** DMA clients of the namespaces seen so far (reader threads get counter slots for them) */
+  private readonly clients = new Set<string>();
+  /** namespaces by data-path slot */
+  private readonly bySlot = new Map<number, IoNamespace>();
 
   constructor(
     private readonly p2pdma: P2pdmaSubsystem,
@@ -72,6 +79,8 @@ export class NvmeIoPath {
     if (!e) {
       e = { done: noIo(), slot: this.stats.dataPathSlot(ns.client) };
       this.namespaces.set(ns, e);
+      this.clients.add(ns.client);
+      if (e.slot !== undefined) this.bySlot.set(e.slot, ns);
     }
     return e;
   }
@@ -98,6 +107,30 @@ export class NvmeIoPath {
       done.readCmds++;
       done.bytesRead += bytes;
     }
+  }
+
+  /** Changes whenever snapshot() would answer differently. */
+  get version(): string {
+    return `${this.p2pdma.mapTypeVersion}/${this.bySlot.size}/${this.p2pdma.allProviders().length}`;
+  }
+
+  /** What a reader thread's IoPathMirror needs: the map-type table and counter slots for every (client, provider, path) there can be now. */
+  snapshot(): IoPathSnapshot {
+    const providers = this.p2pdma.allProviders().map((p) => p.dev.bdf);
+    for (const client of this.clients) {
+      this.stats.pathSlot(client, undefined, 'host');
+      for (const provider of providers) for (const path of PIECE_PATHS) this.stats.pathSlot(client, provider, path);
+    }
+    return {
+      mapTypes: [...this.p2pdma.mapTypeTable].map(([provider, types]) => [provider, [...types]]),
+      slots: this.stats.pathSlotTable(),
+      namespaces: [...this.bySlot],
+    };
+  }
+
+  /** The shared counters an IoPathMirror counts in. */
+  get mirrorCounters(): IoPathCounters {
+    return { paths: this.stats.paths, decided: this.stats.decided };
   }
 
   /** The shared counter slot the reader threads count a namespace's I/O in (undefined when all are taken). */

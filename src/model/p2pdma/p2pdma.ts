@@ -57,6 +57,7 @@ let nextAllocationId = 1;
 export class P2pdmaSubsystem {
   private readonly providers = new Map<PciDev, P2pdmaProvider>();
   private readonly mapTypesByProvider = new Map<string, ReadonlyMap<number, MapType>>();
+  private mapTypeChanges = 0;
   readonly allocations = new Map<number, P2pAllocation>();
   /** every registration refused since boot, with the rule that refused it */
   readonly refusals: RegistrationRefusal[] = [];
@@ -79,6 +80,11 @@ export class P2pdmaSubsystem {
     return this.mapTypesByProvider;
   }
 
+  /** Changes whenever mapTypeTable does (a map type cached, a provider set up or released): copies of it know when they are stale. */
+  get mapTypeVersion(): number {
+    return this.mapTypeChanges;
+  }
+
   allProviders(): P2pdmaProvider[] {
     return [...this.providers.values()].filter((p) => !p.released);
   }
@@ -90,6 +96,7 @@ export class P2pdmaSubsystem {
       p = new P2pdmaProvider(dev);
       this.providers.set(dev, p);
       this.mapTypesByProvider.set(dev.bdf, p.mapTypes);
+      this.mapTypeChanges++;
       this.events.poolCreated?.(p);
     }
     return p;
@@ -153,6 +160,7 @@ export class P2pdmaSubsystem {
     if (p) {
       p.mapTypes.set(mapTypesIdx(client), t.mapType);
       p.mapTypeInputs.set(mapTypesIdx(client), mapTypeInputs(provider, client));
+      this.mapTypeChanges++;
     }
     return t;
   }
@@ -371,6 +379,7 @@ export class P2pdmaSubsystem {
     p.mapTypes.clear();
     p.mapTypeInputs.clear();
     this.mapTypesByProvider.delete(dev.bdf);
+    this.mapTypeChanges++;
     p.pool.destroy();
     this.events.released?.(p);
   }

@@ -17,6 +17,7 @@ import type { P2pdmaProvider, P2pdmaSubsystem } from '../../model/index.js';
 import { callerMemory, userRangesOf } from '../../caller-memory/index.js';
 import type { Caller } from '../caller.js';
 import type { DeviceFile, DirNode, FileBacking, IoctlCall, VNode } from '../node.js';
+import type { DirectShare } from '../direct-share.js';
 import type { P2pMappings } from '../p2p-mappings.js';
 import { allocationNode, type AllocateFile, type P2pmemContext } from '../sysfs/p2pmem-group.js';
 import { genericName } from '../sysfs/nvme-sysfs.js';
@@ -39,6 +40,8 @@ export interface NvmeDevContext {
   p2p: P2pmemContext;
   /** which files' mappings hold P2P memory or PFN maps */
   mappings: P2pMappings;
+  /** the reader threads' copy of what decides O_DIRECT (published again after the model changed it) */
+  share: DirectShare;
   profile: Profile;
   klog: KernelLog;
   /** allocate files of the RFC's /dev/nvmeX mmap (and every other allocate file), per provider */
@@ -82,6 +85,9 @@ export class NamespaceFile implements DeviceFile {
   backing(): FileBacking | undefined {
     // a controller that cannot do DMA is served here, where its timeout is handled
     if (!canDma(this.ns.ctrl)) return undefined;
+    const statsSlot = this.ctx.io.dataPathSlot(ioNamespace(this.ns));
+    // the readers decide O_DIRECT on this namespace from the next request on
+    this.ctx.share.refresh();
     return {
       id: this.entry.backing.id,
       fd: this.entry.backing.fd,
@@ -90,7 +96,7 @@ export class NamespaceFile implements DeviceFile {
       writable: true,
       directAlign: this.ns.lbaSize,
       checkDirect: true,
-      statsSlot: this.ctx.io.dataPathSlot(ioNamespace(this.ns)),
+      statsSlot,
     };
   }
 
@@ -112,11 +118,16 @@ export class NamespaceFile implements DeviceFile {
     const n = Math.max(0, Math.min(size, this.ns.size - offset));
     this.busMasterCheck(false, n);
     const req = await this.request(caller, offset, n, flags, NvmeOpcode.READ);
-    return this.ctx.io.submit(req, () => {
-      const out = Buffer.alloc(n);
-      preadSync(this.entry.backing.fd, out, offset);
-      return out;
-    });
+    try {
+      return this.ctx.io.submit(req, () => {
+        const out = Buffer.alloc(n);
+        preadSync(this.entry.backing.fd, out, offset);
+        return out;
+      });
+    } finally {
+      // a map type computed here is the readers' too
+      this.ctx.share.refresh();
+    }
   }
 
   async write(offset: number, data: Buffer, caller: Caller, flags: number): Promise<number> {
@@ -124,10 +135,14 @@ export class NamespaceFile implements DeviceFile {
     const n = Math.min(data.length, this.ns.size - offset);
     this.busMasterCheck(true, n);
     const req = await this.request(caller, offset, n, flags, NvmeOpcode.WRITE);
-    return this.ctx.io.submit(req, () => {
-      pwriteSync(this.entry.backing.fd, data.subarray(0, n), offset);
-      return n;
-    });
+    try {
+      return this.ctx.io.submit(req, () => {
+        pwriteSync(this.entry.backing.fd, data.subarray(0, n), offset);
+        return n;
+      });
+    } finally {
+      this.ctx.share.refresh();
+    }
   }
 
   fsync(): void {
