@@ -12,7 +12,7 @@ import { HandleTable } from './handle-table.js';
 import { readU64 } from './codec.js';
 import { Opcode, OUT_HEADER_SIZE, READ_BUFFER_SIZE, MAX_WRITE } from './protocol.js';
 import { sendReply, writeOutHeader, type ReplyFailure } from './reply.js';
-import { WindowCache, WINDOW_SIZE } from '../memory/index.js';
+import { preadSync, SplicePipe } from '../memory/index.js';
 import { INFLIGHT_BUSY, INFLIGHT_OPCODE, INFLIGHT_UNIQUE, type ReaderData, type ReaderMessage } from './reader-protocol.js';
 import type { CreateDirectClassifier, DirectVerdict } from '../fs-types.js';
 
@@ -25,7 +25,7 @@ const inflightUnique = Buffer.from(inflightBuffer, INFLIGHT_UNIQUE * 4, 8);
 const table = new HandleTable(tables);
 const req = Buffer.allocUnsafe(READ_BUFFER_SIZE);
 const reply = Buffer.allocUnsafe(OUT_HEADER_SIZE + MAX_WRITE);
-const windows = new WindowCache();
+const pipe = new SplicePipe(OUT_HEADER_SIZE + MAX_WRITE);
 const nap = new Int32Array(new SharedArrayBuffer(4));
 const classify = classifier
   ? ((await import(classifier.module)) as { createDirectClassifier: CreateDirectClassifier }).createDirectClassifier(classifier.data)
@@ -49,9 +49,12 @@ function failed(op: 'READ' | 'WRITE', err: unknown, answeredEio = true): void {
   post({ type: 'failed', op: answeredEio ? op : `${op} (classifier)`, nodeid: readU64(req, 16), message });
 }
 
-// Replies straight from a shared mapping of the backing file: header and data
-// go out in one writev, and the kernel's copy into the caller is the only copy
-// (1 MiB O_DIRECT reads went from 0.43 to 0.60 of raw tmpfs with this, make bench).
+// Small replies: the data is read into the reply buffer after the header and
+// written with it (one copy more, two syscalls). Larger ones are spliced from
+// the backing file (memory/splice.ts): the kernel's copy into the caller is
+// the only one, and nothing is mapped (native-notes/performance.md).
+const SPLICE_FROM = 16 << 10;
+
 function serveRead(fh: number, backingFd: number, decide: boolean, n: number): void {
   const offset = readU64(req, 48);
   const size = req.readUInt32LE(56);
@@ -63,26 +66,27 @@ function serveRead(fh: number, backingFd: number, decide: boolean, n: number): v
   }
   const verdict = decide ? decided(fh, offset, want, false, n) : UNDECIDED;
   if (verdict === null) return;
-  const parts: Buffer[] = [reply.subarray(0, OUT_HEADER_SIZE)];
+  const position = table.offset(fh) + offset;
+  writeOutHeader(reply, OUT_HEADER_SIZE + want, 0, req);
   try {
-    const id = table.backingId(fh);
-    const base = table.offset(fh);
-    for (let pos = base + offset, left = want; left > 0; ) {
-      const w = windows.window(id, backingFd, pos);
-      const inWin = pos % WINDOW_SIZE;
-      const n = Math.min(left, w.length - inWin);
-      if (n <= 0) throw new Error('window does not cover the request'); // never spin
-      parts.push(w.subarray(inWin, inWin + n));
-      pos += n;
-      left -= n;
+    if (want < SPLICE_FROM) {
+      if (preadSync(backingFd, reply.subarray(OUT_HEADER_SIZE, OUT_HEADER_SIZE + want), position) !== want) throw new Error('backing file ended inside the reply');
+      sendReply(fd, reply, OUT_HEADER_SIZE + want, replyFailed);
+    } else {
+      pipe.send(fd, reply.subarray(0, OUT_HEADER_SIZE), backingFd, position, want);
     }
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // ENOENT: the kernel dropped an interrupted request, nothing to answer
+    if (code === 'ENOENT') return;
+    if (code === 'EINVAL' || code === 'EPIPE' || code === 'ENODEV') {
+      replyFailed(err as NodeJS.ErrnoException);
+      return;
+    }
     failed('READ', err);
     send(OUT_HEADER_SIZE, EIO);
     return;
   }
-  writeOutHeader(reply, OUT_HEADER_SIZE + want, 0, req);
-  sendReply(fd, parts, undefined, replyFailed);
   table.count(fh, false, want);
   verdict?.count();
 }

@@ -80,8 +80,8 @@ print('parent still has', bytes(a[0:6]))
     expect(r.out).toBe("child sees b'\\x00\\x00\\x00\\x00\\x00\\x00'\nparent still has b'first!'\n");
   });
 
-  // regression: readers share mapped windows of one BAR file between allocations;
-  // a window cut to the first (small) allocation's end made the next one's reader spin forever
+  // regression from when readers served faults from mapped windows of the BAR file, shared
+  // between allocations: a window cut to the first (small) allocation's end made the next one's reader spin forever
   test('a small allocation followed by a larger one further into the BAR: both are served', () => {
     const r = py(`
 a = amap(64 << 10); a[0] = 1
