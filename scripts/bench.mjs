@@ -5,7 +5,8 @@
 // target and whether it was met (a missed target is reported, never a
 // failure), and writes bench-results.json: [{ name, value, unit, baseline,
 // ratio, target, met }]. BENCH_ONLY=bar,nvme,p2p,memory,run,big,model runs only
-// those sections (native-notes/performance.md says what each measures).
+// those sections (native-notes/performance.md says what each measures);
+// BENCH_READERS=N mounts with --readers N.
 
 import { execFileSync, execSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
@@ -73,7 +74,8 @@ function record(name, value, unit, baseline, target) {
 }
 
 function mount(mnt, args) {
-  const out = execFileSync(process.execPath, [CLI, 'mount', mnt, ...args, '--log-level', 'warn'], { encoding: 'utf8' });
+  const readers = process.env.BENCH_READERS ? ['--readers', process.env.BENCH_READERS] : [];
+  const out = execFileSync(process.execPath, [CLI, 'mount', mnt, ...args, ...readers, '--log-level', 'warn'], { encoding: 'utf8' });
   return Number(/daemon pid (\d+)/.exec(out)[1]);
 }
 

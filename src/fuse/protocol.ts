@@ -119,10 +119,13 @@ export const WRITE_OUT_SIZE = 8;
 export const IOCTL_OUT_SIZE = 16;
 export const DIRENT_HEADER_SIZE = 24;
 
-// Sizes of the data path, agreed at INIT. 256 KiB requests: a 1 MiB O_DIRECT
-// read or write becomes 4 requests that the readers serve in parallel
-// (make bench: reads 0.66 → 0.78 and writes 0.50 → 0.60 of raw tmpfs vs 1 MiB requests).
-export const MAX_WRITE = 1 << 18;
-export const MAX_PAGES = 64;
+// Sizes of the data path, agreed at INIT. 512 KiB requests: a 1 MiB O_DIRECT
+// read or write becomes 2 requests that two readers serve in parallel, one per
+// core of a 2-core machine (make bench, native-notes/performance.md: against
+// 256 KiB, the P2P copy 0.55 -> 0.75 of host memory — its per-request
+// decision is paid half as often — and seq O_DIRECT read 0.50 -> 0.53; 1 MiB
+// requests lost the parallelism: read 0.34).
+export const MAX_WRITE = 1 << 19;
+export const MAX_PAGES = 128;
 // A read of /dev/fuse needs room for the largest WRITE plus its headers.
 export const READ_BUFFER_SIZE = MAX_WRITE + 4096;

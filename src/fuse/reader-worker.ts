@@ -25,7 +25,14 @@ const inflightUnique = Buffer.from(inflightBuffer, INFLIGHT_UNIQUE * 4, 8);
 const table = new HandleTable(tables);
 const req = Buffer.allocUnsafe(READ_BUFFER_SIZE);
 const reply = Buffer.allocUnsafe(OUT_HEADER_SIZE + MAX_WRITE);
-const pipe = new SplicePipe(OUT_HEADER_SIZE + MAX_WRITE);
+/** undefined where a pipe cannot hold a whole reply (fs.pipe-max-size below it): replies are copied then */
+const pipe = (() => {
+  try {
+    return new SplicePipe(OUT_HEADER_SIZE + MAX_WRITE);
+  } catch {
+    return undefined;
+  }
+})();
 const nap = new Int32Array(new SharedArrayBuffer(4));
 const classify = classifier
   ? ((await import(classifier.module)) as { createDirectClassifier: CreateDirectClassifier }).createDirectClassifier(classifier.data)
@@ -69,7 +76,7 @@ function serveRead(fh: number, backingFd: number, decide: boolean, n: number): v
   const position = table.offset(fh) + offset;
   writeOutHeader(reply, OUT_HEADER_SIZE + want, 0, req);
   try {
-    if (want < SPLICE_FROM) {
+    if (want < SPLICE_FROM || !pipe) {
       if (preadSync(backingFd, reply.subarray(OUT_HEADER_SIZE, OUT_HEADER_SIZE + want), position) !== want) throw new Error('backing file ended inside the reply');
       sendReply(fd, reply, OUT_HEADER_SIZE + want, replyFailed);
     } else {
