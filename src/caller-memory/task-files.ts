@@ -3,24 +3,23 @@
 // process with P2P mappings: opening /proc/TID/syscall costs ~15 µs, a pread
 // of the open file ~4 µs (native-notes/performance.md). A kept file stays
 // bound to the task it was opened for (its struct pid): once that task is gone
-// it reads ESRCH and is reopened, so a reused id never reads another process.
+// it fails to read, and is opened again by number, so a reused id never reads
+// another process.
 
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parseSyscall, type SyscallState } from './caller-memory.js';
 import { SYSCALLS_ARE_X86_64 } from './x86-64-syscalls.js';
 
 interface Task {
-  syscall: number;
   tgid: number | undefined;
-  /** /proc/TGID/fdinfo/FD by FD, and /proc/TGID/mem */
-  fdinfo: Map<number, number>;
-  mem: number | undefined;
+  /** kept files by name under /proc/TID: "syscall", "mem", "fdinfo/N" */
+  files: Map<string, number>;
 }
 
 /** tasks whose files a thread keeps open at most (the least recently used are closed) */
 const TASKS_KEPT = 64;
-/** fdinfo files kept per task */
-const FDINFO_KEPT = 16;
+/** files kept per task */
+const FILES_KEPT = 16;
 
 export class TaskFiles {
   private readonly tasks = new Map<number, Task>();
@@ -31,33 +30,14 @@ export class TaskFiles {
     readonly decodesX86_64 = SYSCALLS_ARE_X86_64,
   ) {}
 
-  private open(path: string): number | undefined {
-    try {
-      return openSync(`${this.root}/${path}`, 'r');
-    } catch {
-      return undefined;
-    }
-  }
-
-  private readText(fd: number): string | undefined {
-    try {
-      return this.buf.toString('latin1', 0, readSync(fd, this.buf, 0, this.buf.length, 0));
-    } catch {
-      return undefined;
-    }
-  }
-
-  private task(tid: number): Task | undefined {
+  private task(tid: number): Task {
     let t = this.tasks.get(tid);
     if (t) {
       this.tasks.delete(tid); // most recently used last
-      this.tasks.set(tid, t);
-      return t;
+    } else {
+      t = { tgid: undefined, files: new Map() };
+      if (this.tasks.size >= TASKS_KEPT) this.forget(this.tasks.keys().next().value!);
     }
-    const syscall = this.open(`${tid}/syscall`);
-    if (syscall === undefined) return undefined;
-    t = { syscall, tgid: undefined, fdinfo: new Map(), mem: undefined };
-    if (this.tasks.size >= TASKS_KEPT) this.forget(this.tasks.keys().next().value!);
     this.tasks.set(tid, t);
     return t;
   }
@@ -66,67 +46,81 @@ export class TaskFiles {
     const t = this.tasks.get(tid);
     if (!t) return;
     this.tasks.delete(tid);
-    for (const fd of [t.syscall, ...t.fdinfo.values(), ...(t.mem === undefined ? [] : [t.mem])]) closeSync(fd);
+    for (const fd of t.files.values()) closeSync(fd);
+  }
+
+  private open(tid: number, t: Task, name: string): number | undefined {
+    try {
+      const fd = openSync(`${this.root}/${tid}/${name}`, 'r');
+      if (t.files.size >= FILES_KEPT) {
+        const [oldName, oldFd] = t.files.entries().next().value!;
+        t.files.delete(oldName);
+        closeSync(oldFd);
+      }
+      t.files.set(name, fd);
+      return fd;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private drop(t: Task, name: string): void {
+    const fd = t.files.get(name);
+    if (fd === undefined) return;
+    t.files.delete(name);
+    closeSync(fd);
+  }
+
+  /** Reads `len` bytes at `position` of a kept file into `into`; a file whose task is gone is opened again once (the id may be a new task's). */
+  private pread(tid: number, name: string, into: Buffer, len: number, position: number): number | undefined {
+    const t = this.task(tid);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const fd = t.files.get(name) ?? this.open(tid, t, name);
+      if (fd === undefined) return undefined;
+      try {
+        return readSync(fd, into, 0, len, position);
+      } catch {
+        // the task it was opened for is gone: whatever was learnt of it goes too
+        this.drop(t, name);
+        t.tgid = undefined;
+      }
+    }
+    return undefined;
+  }
+
+  private text(tid: number, name: string): string | undefined {
+    const n = this.pread(tid, name, this.buf, this.buf.length, 0);
+    return n === undefined ? undefined : this.buf.toString('latin1', 0, n);
   }
 
   /** The syscall a task waits in, as CallerMemory.syscall. */
   syscall(tid: number): SyscallState | 'running' | undefined {
-    const t = this.task(tid);
-    if (!t) return undefined;
-    const text = this.readText(t.syscall);
-    if (text === undefined) {
-      // the task is gone: a later task with this id gets fresh files
-      this.forget(tid);
-      return undefined;
-    }
+    const text = this.text(tid, 'syscall');
+    if (text === undefined) this.forget(tid);
     return parseSyscall(text);
   }
 
   /** The thread group of a task, read once per kept task. */
   tgid(tid: number): number {
     const t = this.task(tid);
-    if (!t) return tid;
     if (t.tgid === undefined) {
-      const fd = this.open(`${tid}/status`);
-      const m = fd === undefined ? null : /^Tgid:\s+(\d+)/m.exec(this.readText(fd) ?? '');
-      if (fd !== undefined) closeSync(fd);
+      const m = /^Tgid:\s+(\d+)/m.exec(this.text(tid, 'status') ?? '');
+      this.drop(t, 'status');
       t.tgid = m ? Number(m[1]) : tid;
     }
     return t.tgid;
   }
 
-  /** The file position of fd in process `pid` (a task this thread keeps), from its kept fdinfo file. */
+  /** The file position of fd in process `pid` (fdinfo looks the descriptor up at each read: a reopened fd reads its new file). */
   filePosition(pid: number, fd: number): number | undefined {
-    const t = this.task(pid);
-    if (!t) return undefined;
-    let f = t.fdinfo.get(fd);
-    if (f === undefined) {
-      f = this.open(`${pid}/fdinfo/${fd}`);
-      if (f === undefined) return undefined;
-      if (t.fdinfo.size >= FDINFO_KEPT) {
-        const [oldFd, oldFile] = t.fdinfo.entries().next().value!;
-        t.fdinfo.delete(oldFd);
-        closeSync(oldFile);
-      }
-      t.fdinfo.set(fd, f);
-    }
-    // fdinfo looks the descriptor up at each read: a closed and reopened fd reads its new file
-    const m = /^pos:\s+(\d+)/m.exec(this.readText(f) ?? '');
+    const m = /^pos:\s+(\d+)/m.exec(this.text(pid, `fdinfo/${fd}`) ?? '');
     return m ? Number(m[1]) : undefined;
   }
 
   /** `len` bytes of process `pid`'s memory at `addr`, undefined unless all could be read. */
   readMemory(pid: number, addr: number, len: number): Buffer | undefined {
-    const t = this.task(pid);
-    if (!t) return undefined;
-    t.mem ??= this.open(`${pid}/mem`);
-    if (t.mem === undefined) return undefined;
     const b = Buffer.alloc(len);
-    try {
-      return readSync(t.mem, b, 0, len, addr) === len ? b : undefined;
-    } catch {
-      return undefined;
-    }
+    return this.pread(pid, 'mem', b, len, addr) === len ? b : undefined;
   }
 
   /** Closes every kept file. */

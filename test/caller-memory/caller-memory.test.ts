@@ -5,7 +5,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { CallerMemory, formatMountUsers, mountUsers, userRangesOf, X86_64_SYSCALLS as SYS } from '../../src/caller-memory/index.js';
+import { CallerMemory, formatMountUsers, mountUsers, rangesOfCall, TaskFiles, userRangesOf, X86_64_SYSCALLS as SYS } from '../../src/caller-memory/index.js';
 
 let root: string;
 let mem: CallerMemory;
@@ -178,5 +178,27 @@ describe('who a process is, and who uses a mount', () => {
     link(502, 'cwd', '/mnt/p2p2');
     file('502/comm', 'ls\n');
     expect(formatMountUsers(mountUsers(mem, '/mnt/p2p'))).toBe('500 (bash: cwd), 501 (python3: fd 3, map)');
+  });
+});
+
+describe('TaskFiles: a reader thread\'s kept /proc files', () => {
+  test('decodes a caller\'s call as CallerMemory does, and sees a new call and a moved file position on the same open files', () => {
+    const kept = new TaskFiles(root, true);
+    syscall(TID, SYS.read, 5, 0x10000, 8192);
+    file(`${PID}/fdinfo/5`, 'pos:\t4096\nflags:\t0140002\n');
+    expect(rangesOfCall(kept, TID, kept.syscall(TID), 8192, 4096)).toEqual([{ addr: 0x10000 + 4096, len: 4096 }]);
+    // the same files, read again: a later call at a later position
+    syscall(TID, SYS.read, 5, 0x20000, 8192);
+    file(`${PID}/fdinfo/5`, 'pos:\t65536\nflags:\t0140002\n');
+    expect(rangesOfCall(kept, TID, kept.syscall(TID), 65536, 4096)).toEqual([{ addr: 0x20000, len: 4096 }]);
+    kept.close();
+  });
+
+  test('a task that is gone reads as in no call', () => {
+    const kept = new TaskFiles(root, true);
+    expect(kept.syscall(99999)).toBeUndefined();
+    syscall(TID, 'running');
+    expect(kept.syscall(TID)).toBe('running');
+    kept.close();
   });
 });
