@@ -4,9 +4,10 @@
 // of BENCH_RUNS, default 3, taken of each). Prints a table with each figure's
 // target and whether it was met (a missed target is reported, never a
 // failure), and writes bench-results.json: [{ name, value, unit, baseline,
-// ratio, target, met }]. BENCH_ONLY=bar,nvme,p2p,memory,run,big,model runs only
+// ratio, target, met }]. BENCH_ONLY=bar,nvme,p2p,memory,run,big,transport,profile,model runs only
 // those sections (native-notes/performance.md says what each measures);
-// BENCH_READERS=N mounts with --readers N.
+// BENCH_READERS=N mounts with --readers N; BENCH_CLI=PATH/bin/p2pemu.js
+// measures another build's daemon (an older commit: the "before" figures).
 
 import { execFileSync, execSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const CLI = join(ROOT, 'bin/p2pemu.js');
+const CLI = process.env.BENCH_CLI ? resolve(process.env.BENCH_CLI) : join(ROOT, 'bin/p2pemu.js');
 const GIB = 1 << 30;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const ONLY = process.env.BENCH_ONLY?.split(',');
@@ -73,9 +74,9 @@ function record(name, value, unit, baseline, target) {
   results.push({ name, value: Number(value.toFixed(3)), unit, baseline: baseline === null ? null : Number(baseline.toFixed(3)), ratio, target: t, met });
 }
 
-function mount(mnt, args) {
-  const readers = process.env.BENCH_READERS ? ['--readers', process.env.BENCH_READERS] : [];
-  const out = execFileSync(process.execPath, [CLI, 'mount', mnt, ...args, ...readers, '--log-level', 'warn'], { encoding: 'utf8' });
+function mount(mnt, args, env = process.env) {
+  const readers = process.env.BENCH_READERS && !args.includes('--readers') ? ['--readers', process.env.BENCH_READERS] : [];
+  const out = execFileSync(process.execPath, [CLI, 'mount', mnt, ...args, ...readers, '--log-level', 'warn'], { encoding: 'utf8', env });
   return Number(/daemon pid (\d+)/.exec(out)[1]);
 }
 
@@ -93,6 +94,21 @@ function memoryOf(pid) {
   const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
   const pss = Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))[1]) / 1024;
   return { rss, pss };
+}
+
+/** CPU seconds (user, system) a process has used: /proc/PID/stat utime and stime. */
+function cpuOf(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  const tick = 100; // USER_HZ
+  return { user: Number(f[11]) / tick, sys: Number(f[12]) / tick };
+}
+
+/** Runs fn; the CPU microseconds process pid spent on each of `requests` requests meanwhile, user and system. */
+function cpuPerRequest(pid, requests, fn) {
+  const a = cpuOf(pid);
+  const out = fn();
+  const b = cpuOf(pid);
+  return { out, user: ((b.user - a.user) * 1e6) / requests, sys: ((b.sys - a.sys) * 1e6) / requests };
 }
 
 /** Runs a shell command while sampling a process's memory every 20 ms: the peaks. */
@@ -209,8 +225,16 @@ if (section('nvme') || section('p2p') || section('memory') || section('run')) {
       record('namespace seq 1MiB O_DIRECT read', mib / 1024 / r, 'GiB/s', mib / 1024 / rr, { ratio: 0.8 });
       const randio = helper(work, 'scripts/bench/randio.c');
       const iops = (path) => () => Number(sh(`'${randio}' '${path}' 4 5000`).trim());
-      const [io, ior] = paired(iops(ns), iops(raw));
+      const cpu = [];
+      const served = () => {
+        const c = cpuPerRequest(nvPid, 4 * 5000, iops(ns));
+        cpu.push(c);
+        return c.out;
+      };
+      const [io, ior] = paired(served, iops(raw));
       record('namespace random 4KiB O_DIRECT read, 4 processes', io, 'IOPS', ior, { ratio: 0.2 });
+      record('daemon CPU per random 4KiB read: user', median(cpu.map((c) => c.user)), 'us', null);
+      record('daemon CPU per random 4KiB read: system', median(cpu.map((c) => c.sys)), 'us', null);
     }
     if (section('p2p')) {
       // P2P copy through nvme1's CMB against the same program with its buffer in anonymous memory
@@ -227,6 +251,22 @@ if (section('nvme') || section('p2p') || section('memory') || section('run')) {
         const [p2p, host] = paired(run(false), run(true));
         record(`P2P copy nvme0n1 -> CMB of nvme1 -> nvme1n1, O_DIRECT ${label}`, cm / 1024 / p2p, 'GiB/s', cm / 1024 / host, target);
       }
+      // the per-request cost of the decision: daemon CPU per 4 KiB request (a read and a write per chunk)
+      const requests = (16 << 20) / 4096 * 2;
+      for (const host of [false, true]) {
+        const c = Array.from({ length: RUNS }, () => cpuPerRequest(nvPid, requests, () => sh(`'${copy}' ${host ? '--host' : ''} --chunk 4096 '${ns}' '${ns1}' '${cmb}' 16`)));
+        record(`daemon CPU per 4KiB request of the ${host ? 'host-memory' : 'P2P'} copy: user + system`, median(c.map((x) => x.user + x.sys)), 'us', null);
+      }
+      // a refused request (EREMOTEIO: accel0 is behind another host bridge) against an allowed one (the CMB of nvme1), one at a time
+      const latency = helper(work, 'scripts/bench/p2p-latency.c');
+      const accel = join(nvMnt, 'sys/bus/pci/devices/0000:81:00.0/p2pmem/allocate');
+      const rate = (alloc, expect) => () => {
+        const [r, how] = sh(`'${latency}' '${ns}' '${alloc}' 2000`).trim().split(' ');
+        if (how !== expect) throw new Error(`p2p-latency ${alloc}: ${how}, expected ${expect}`);
+        return Number(r);
+      };
+      const [refused, allowed] = paired(rate(accel, 'EREMOTEIO'), rate(cmb, 'ok'));
+      record('refused 4KiB O_DIRECT read (EREMOTEIO) vs an allowed one, 1 at a time', refused, 'req/s', allowed, { ratio: 0.9 });
     }
     if (section('memory')) {
       // 4 processes reading a quarter of nvme0n1 each, 1 MiB O_DIRECT, twice over: the daemon's peak memory
@@ -289,6 +329,87 @@ if (section('big')) {
   } finally {
     unmount(bigMnt, bigPid);
     rmSync(big, { recursive: true, force: true });
+  }
+}
+
+// The FUSE transport without Node: scripts/bench/fuse-transport.c serves one
+// file from memory over /dev/fuse (4 threads in read(), as p2pemu's readers)
+// or over FUSE-over-io_uring (a queue per CPU); random 4 KiB O_DIRECT reads
+// by 4 processes, uring against /dev/fuse, and the server's CPU per request.
+if (section('transport')) {
+  const enabled = (() => {
+    try {
+      return readFileSync('/sys/module/fuse/parameters/enable_uring', 'utf8').trim() === 'Y';
+    } catch {
+      return false;
+    }
+  })();
+  const server = helper(work, 'scripts/bench/fuse-transport.c', '-pthread');
+  const randio = helper(work, 'scripts/bench/randio.c');
+  const dir = mkdtempSync(join(tmpdir(), 'p2pemu-bench-transport-'));
+  const ops = 20000;
+  const cpu = { devfuse: [], uring: [] };
+  const serve = (mode) => () => {
+    const child = spawn(server, [mode, dir, '256', '4'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      sh(`for i in $(seq 100); do grep -qF ' ${dir} ' /proc/self/mountinfo && break; sleep 0.05; done`);
+      const c = cpuPerRequest(child.pid, 4 * ops, () => Number(sh(`timeout 60 '${randio}' '${dir}/data' 4 ${ops}`).trim()));
+      cpu[mode].push(c);
+      return c.out;
+    } finally {
+      child.kill('SIGTERM');
+      sh(`for i in $(seq 100); do grep -qF ' ${dir} ' /proc/self/mountinfo || break; sleep 0.05; done`);
+    }
+  };
+  try {
+    if (!enabled) notes.push('transport: /sys/module/fuse/parameters/enable_uring is not Y (or fuse has no io_uring): only /dev/fuse measured');
+    const [u, d] = enabled ? paired(serve('uring'), serve('devfuse')) : [null, median(Array.from({ length: RUNS }, serve('devfuse')))];
+    if (u !== null) record('C server random 4KiB O_DIRECT read, 4 processes: io_uring vs /dev/fuse', u, 'IOPS', d, { ratio: 1.3 });
+    else record('C server random 4KiB O_DIRECT read, 4 processes, /dev/fuse', d, 'IOPS', null);
+    for (const mode of enabled ? ['devfuse', 'uring'] : ['devfuse']) {
+      const c = cpu[mode];
+      record(`C server CPU per random 4KiB read over ${mode === 'uring' ? 'io_uring' : '/dev/fuse'}: user + system`, median(c.map((x) => x.user + x.sys)), 'us', null);
+    }
+  } finally {
+    try { sh(`umount -l '${dir}' 2>/dev/null`); } catch { /* unmounted */ }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// Where a reader thread's time goes per request (P2PEMU_PROFILE, src/fuse/reader-profile.ts):
+// random 4 KiB reads into host memory, and the 4 KiB-chunk P2P copy whose
+// O_DIRECT requests are decided in the readers. 'wait' includes idle time.
+if (section('profile')) {
+  const pr = mkdtempSync(join('/dev/shm', 'p2pemu-bench-profile-'));
+  const prMnt = join(pr, 'mnt');
+  sh(`mkdir -p '${prMnt}'`);
+  const randio = helper(work, 'scripts/bench/randio.c');
+  const copy = helper(work, 'scripts/bench/copy.c', '-pthread');
+  const workloads = [
+    ['random 4KiB read', (m) => sh(`'${randio}' '${m}/dev/nvme0n1' 1 20000`)],
+    ['P2P copy 4KiB chunks', (m) => sh(`'${copy}' --chunk 4096 '${m}/dev/nvme0n1' '${m}/dev/nvme1n1' '${m}/sys/bus/pci/devices/0000:04:00.0/p2pmem/allocate' 16`)],
+  ];
+  try {
+    for (const [label, run] of workloads) {
+      const file = join(pr, `${label.replace(/\W+/g, '-')}.jsonl`);
+      let pid;
+      try {
+        // one reader, one request in flight: the phases are the request's latency, not threads waiting for a core
+        pid = mount(prMnt, ['--state', join(pr, 'state'), '--readers', '1'], { ...process.env, P2PEMU_PROFILE: file });
+        run(prMnt);
+      } finally {
+        unmount(prMnt, pid);
+      }
+      const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const requests = lines.reduce((a, l) => a + l.requests, 0);
+      const phases = {};
+      for (const l of lines) for (const [k, v] of Object.entries(l.us)) phases[k] = (phases[k] ?? 0) + v;
+      for (const k of ['wait', 'decode', 'classify', 'data', 'reply', 'handoff']) {
+        if (phases[k] !== undefined) record(`reader time per request, ${label}: ${k}`, phases[k] / requests, 'us', null);
+      }
+    }
+  } finally {
+    rmSync(pr, { recursive: true, force: true });
   }
 }
 

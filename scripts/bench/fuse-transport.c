@@ -60,6 +60,9 @@ static int fuse_fd, data_fd;
 static uint64_t data_size;
 static int use_uring;
 static const char *mnt;
+// set once INIT is answered: until the ring is ready the kernel holds every
+// other request (fs/fuse/dev.c, fuse_block_alloc()), so only this may gate it
+static volatile int init_answered;
 
 static void die(const char *what) {
   perror(what);
@@ -161,6 +164,7 @@ static void *devfuse_reader(void *arg) {
     struct fuse_out_header oh = {.len = sizeof(oh) + (len > 0 ? len : 0), .error = len < 0 ? len : 0, .unique = h->unique};
     struct iovec iov[2] = {{&oh, sizeof(oh)}, {out, len > 0 ? len : 0}};
     if (writev(fuse_fd, iov, 2) < 0 && errno != ENOENT) perror("writev /dev/fuse");
+    if (h->opcode == FUSE_INIT) __atomic_store_n(&init_answered, 1, __ATOMIC_RELEASE);
   }
 }
 
@@ -294,8 +298,7 @@ int main(int argc, char **argv) {
   pthread_t t;
   for (int i = 0; i < (use_uring ? 1 : threads); i++) pthread_create(&t, NULL, devfuse_reader, NULL);
   if (use_uring) {
-    struct stat st;
-    while (stat(mnt, &st) != 0 || st.st_ino != FUSE_ROOT_ID) usleep(1000); // INIT answered
+    while (!__atomic_load_n(&init_answered, __ATOMIC_ACQUIRE)) usleep(1000);
     long cpus = sysconf(_SC_NPROCESSORS_CONF);
     for (long q = 0; q < cpus; q++) pthread_create(&t, NULL, uring_queue, (void *)(intptr_t)q);
   }

@@ -15,6 +15,7 @@ import { sendReply, writeOutHeader, type ReplyFailure } from './reply.js';
 import { preadSync, SplicePipe } from '../memory/index.js';
 import { INFLIGHT_BUSY, INFLIGHT_OPCODE, INFLIGHT_UNIQUE, type ReaderData, type ReaderMessage } from './reader-protocol.js';
 import type { CreateDirectClassifier, DirectVerdict } from '../fs-types.js';
+import { readerProfile } from './reader-profile.js';
 
 const { ENOSPC, EFBIG, EINVAL, EBADF, EIO } = ERRNO;
 const O_DIRECT = 0o40000;
@@ -34,6 +35,7 @@ const pipe = (() => {
   }
 })();
 const nap = new Int32Array(new SharedArrayBuffer(4));
+const prof = readerProfile();
 const classify = classifier
   ? ((await import(classifier.module)) as { createDirectClassifier: CreateDirectClassifier }).createDirectClassifier(classifier.data)
   : undefined;
@@ -71,16 +73,21 @@ function serveRead(fh: number, backingFd: number, decide: boolean, n: number): v
     send(OUT_HEADER_SIZE, 0);
     return;
   }
+  prof?.lap('decode');
   const verdict = decide ? decided(fh, offset, want, false, n) : UNDECIDED;
+  if (decide) prof?.lap('classify');
   if (verdict === null) return;
   const position = table.offset(fh) + offset;
   writeOutHeader(reply, OUT_HEADER_SIZE + want, 0, req);
   try {
     if (want < SPLICE_FROM || !pipe) {
       if (preadSync(backingFd, reply.subarray(OUT_HEADER_SIZE, OUT_HEADER_SIZE + want), position) !== want) throw new Error('backing file ended inside the reply');
+      prof?.lap('data');
       sendReply(fd, reply, OUT_HEADER_SIZE + want, replyFailed);
+      prof?.lap('reply');
     } else {
       pipe.send(fd, reply.subarray(0, OUT_HEADER_SIZE), backingFd, position, want);
+      prof?.lap('data');
     }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -131,7 +138,9 @@ function serveWrite(fh: number, backingFd: number, decide: boolean, n: number): 
     return;
   }
   const len = Math.min(size, fileSize - offset);
+  prof?.lap('decode');
   const verdict = decide && len > 0 ? decided(fh, offset, len, true, n) : UNDECIDED;
+  if (decide) prof?.lap('classify');
   if (verdict === null) return;
   let done = 0;
   // pwrite beats a memcpy into the shared mapping here (0.49 vs 0.43 of raw, make bench)
@@ -143,9 +152,11 @@ function serveWrite(fh: number, backingFd: number, decide: boolean, n: number): 
     send(OUT_HEADER_SIZE, EIO);
     return;
   }
+  prof?.lap('data');
   reply.writeUInt32LE(done, OUT_HEADER_SIZE);
   reply.writeUInt32LE(0, OUT_HEADER_SIZE + 4);
   send(OUT_HEADER_SIZE + 8, 0);
+  prof?.lap('reply');
   table.count(fh, true, done);
   verdict?.count();
 }
@@ -153,6 +164,7 @@ function serveWrite(fh: number, backingFd: number, decide: boolean, n: number): 
 function loop(): void {
   for (;;) {
     let n: number;
+    prof?.lap('decode');
     try {
       n = readSync(fd, req, 0, req.length, null);
     } catch (err) {
@@ -166,8 +178,13 @@ function loop(): void {
         continue;
       }
       // ENODEV: unmounted (or the connection was aborted): leave quietly.
+      prof?.write();
       post({ type: 'exit', code: code ?? 'unknown' });
       return;
+    }
+    if (prof) {
+      prof.lap('wait');
+      prof.requests++;
     }
     const opcode = req.readUInt32LE(4);
     // remember the request until it is answered or handed on
@@ -207,9 +224,11 @@ function serve(opcode: number, n: number): void {
 
 /** Hands the request (its first n bytes) to the main thread. */
 function toMain(n: number): void {
+  prof?.lap('decode');
   const copy = new Uint8Array(n);
   copy.set(req.subarray(0, n));
   post(copy, [copy.buffer]);
+  prof?.lap('handoff');
 }
 
 loop();
