@@ -11,7 +11,7 @@ import { createLogger, LOG_LEVELS } from '../daemon/index.js';
 import { daemonAlive, readRecord } from '../daemon/index.js';
 import { defaultStateDir, LOG_NAME, openDaemonLog, prepareStateDir } from '../daemon/index.js';
 import { findMount, isStaleMount } from '../daemon/index.js';
-import { checkRootOnlyDir, UnsafePathError } from '../daemon/index.js';
+import { checkRootOnlyDir, DEFAULT_READERS, UnsafePathError } from '../daemon/index.js';
 import { modelOrExit, parse } from './args.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 import { LIVE_HANDLERS } from './live-handlers.js';
@@ -36,7 +36,7 @@ otherwise the mount is refused (exit 2), since another user could swap it.
                     overrides the topology's profile field
   --foreground      run the daemon in this process until SIGINT/SIGTERM
   --log-level LEVEL fatal, error, warn, info (default), debug, trace, silent
-  --readers N       threads reading /dev/fuse (default 4)`;
+  --readers N       threads reading /dev/fuse (default: one per CPU, 2 to 4)`;
 
 const options = {
   topology: { type: 'string' },
@@ -87,7 +87,7 @@ export async function mountCommand(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new CliError(`mount needs exactly one MOUNTPOINT\n${MOUNT_USAGE}`, EXIT_USAGE);
   const level = values['log-level'] ?? 'info';
   if (!LOG_LEVELS.includes(level as never)) throw new CliError(`--log-level must be one of: ${LOG_LEVELS.join(', ')}`, EXIT_USAGE);
-  const readers = values.readers === undefined ? 4 : Number(values.readers);
+  const readers = values.readers === undefined ? DEFAULT_READERS : Number(values.readers);
   if (!Number.isInteger(readers) || readers < 1 || readers > 64) throw new CliError('--readers must be an integer from 1 to 64', EXIT_USAGE);
 
   // Bad topology: one line, exit 2, and nothing created or mounted. Booting the
