@@ -77,15 +77,15 @@ describe('dispatcher', () => {
     expect(errorOf(out[0]!)).toBe(5);
   });
 
-  test('INIT answers protocol 7.38 with 256 KiB writes in 64 pages', () => {
+  test('INIT answers protocol 7.38 with 512 KiB writes in 128 pages', () => {
     const { core, out } = session();
     core.dispatch(req(Opcode.INIT, 1, initBody()));
     const r = out[0]!;
     expect(errorOf(r)).toBe(0);
     expect(r.readUInt32LE(16)).toBe(7);
     expect(r.readUInt32LE(20)).toBe(38);
-    expect(r.readUInt32LE(16 + 20)).toBe(1 << 18);
-    expect(r.readUInt16LE(16 + 28)).toBe(64);
+    expect(r.readUInt32LE(16 + 20)).toBe(1 << 19);
+    expect(r.readUInt16LE(16 + 28)).toBe(128);
   });
 
   test('unknown opcodes are answered ENOSYS, STATX too', () => {

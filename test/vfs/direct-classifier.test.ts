@@ -23,7 +23,7 @@ let mapped: { ino: number; device: string };
 
 /** Waits until /proc/PID/syscall shows the process blocked in syscall `nr`. */
 async function blockedIn(pid: number, nr: number): Promise<void> {
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 15_000; // a bound for a loaded machine, not a sleep
   while (Date.now() < deadline) {
     if (readFileSync(`/proc/${pid}/syscall`, 'utf8').startsWith(`${nr} `)) return;
     await new Promise((r) => setTimeout(r, 10));
@@ -37,15 +37,15 @@ beforeAll(async () => {
   writeFileSync(file, Buffer.alloc(1 << 20));
   // maps the file, then waits in readv(2) on its stdin with the mapping as the buffer
   const script = `import mmap, os\nf = open(${JSON.stringify(file)}, 'r+b')\nm = mmap.mmap(f.fileno(), 1 << 20)\nos.readv(0, [memoryview(m)[8192:8192 + 65536]])\n`;
-  child = spawn('python3', ['-c', script], { stdio: ['pipe', 'inherit', 'inherit'] });
+  child = spawn('/usr/bin/python3', ['-c', script], { stdio: ['pipe', 'inherit', 'inherit'] });
   // and one that maps nothing, waiting in read(2)
-  blocked = spawn('python3', ['-c', 'import os\nos.read(0, 1)\n'], { stdio: ['pipe', 'inherit', 'inherit'] });
+  blocked = spawn('/usr/bin/python3', ['-c', 'import os\nos.read(0, 1)\n'], { stdio: ['pipe', 'inherit', 'inherit'] });
   await blockedIn(child.pid!, 19);
   await blockedIn(blocked.pid!, 0);
   const ino = statSync(file).ino;
   const line = readFileSync(`/proc/${child.pid}/maps`, 'utf8').split('\n').find((l) => l.split(/\s+/)[4] === String(ino))!;
   mapped = { ino, device: line.split(/\s+/)[3]! };
-});
+}, 40_000);
 
 afterAll(() => {
   child.stdin!.end('x');
