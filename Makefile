@@ -15,7 +15,9 @@ SRC := $(shell find src -name '*.ts')
 help:
 	@echo "make demo   install what is missing, build, mount the default topology, run a short demo, unmount"
 	@echo "make test   install what is missing, build, run every test (real mounts included; needs root)"
-	@echo "make bench  benchmarks; prints ratios against baselines measured in the same run, writes bench-results.json"
+	@echo "make bench  benchmarks: each figure against a baseline from the same run (medians of 3 interleaved runs),"
+	@echo "            its target and whether it was met; writes bench-results.json. BENCH_ONLY=nvme,p2p,transport,... runs"
+	@echo "            sections, BENCH_RUNS=N, BENCH_READERS=N, BENCH_CLI=other/bin/p2pemu.js (native-notes/performance.md)"
 
 system-deps:
 	@missing=""; \

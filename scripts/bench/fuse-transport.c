@@ -9,7 +9,9 @@
 // fuse_uring_register(), fuse_uring_commit_fetch(); the request goes to the
 // queue of the CPU the caller runs on, fuse_uring_task_to_queue()). Both
 // modes read the data with pread into the reply buffer: the same copies.
-// Runs until SIGTERM/SIGINT, then unmounts.
+// Runs until SIGTERM/SIGINT, then unmounts. `make bench` with
+// BENCH_ONLY=transport runs both modes under scripts/bench/randio.c
+// (native-notes/performance.md has the figures).
 // usage: fuse-transport devfuse|uring MNT SIZE_MIB [THREADS]
 #define _GNU_SOURCE
 #include <errno.h>
