@@ -388,6 +388,7 @@ if (section('profile')) {
   const workloads = [
     ['random 4KiB read', (m) => sh(`'${randio}' '${m}/dev/nvme0n1' 1 20000`)],
     ['P2P copy 4KiB chunks', (m) => sh(`'${copy}' --chunk 4096 '${m}/dev/nvme0n1' '${m}/dev/nvme1n1' '${m}/sys/bus/pci/devices/0000:04:00.0/p2pmem/allocate' 16`)],
+    ['P2P copy 1MiB chunks', (m) => sh(`'${copy}' '${m}/dev/nvme0n1' '${m}/dev/nvme1n1' '${m}/sys/bus/pci/devices/0000:04:00.0/p2pmem/allocate' 256`)],
   ];
   try {
     for (const [label, run] of workloads) {
@@ -407,6 +408,8 @@ if (section('profile')) {
       for (const k of ['wait', 'decode', 'classify', 'data', 'reply', 'handoff']) {
         if (phases[k] !== undefined) record(`reader time per request, ${label}: ${k}`, phases[k] / requests, 'us', null);
       }
+      const handedOn = lines.reduce((n, l) => n + (l.laps.handoff ?? 0), 0);
+      record(`requests handed to the main thread, ${label}`, (100 * handedOn) / requests, '%', null);
     }
   } finally {
     rmSync(pr, { recursive: true, force: true });

@@ -1,8 +1,8 @@
 // Where a reader thread's time goes, request by request, when P2PEMU_PROFILE
 // names a file (native-notes/performance.md): the time between laps is added
-// to the phase each lap names, and the totals are appended to that file as a
-// JSON line when the reader leaves /dev/fuse. Off (undefined) otherwise: the
-// data path pays nothing for it.
+// to the phase each lap names, and the totals (with how many laps each had)
+// are appended to that file as a JSON line when the reader leaves /dev/fuse.
+// Off (undefined) otherwise: the data path pays nothing for it.
 
 import { appendFileSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
@@ -25,6 +25,7 @@ export type ReaderPhase =
 export class ReaderProfile {
   private at = process.hrtime.bigint();
   private readonly totals = new Map<ReaderPhase, bigint>();
+  private readonly laps = new Map<ReaderPhase, number>();
   requests = 0;
 
   constructor(private readonly file: string) {}
@@ -32,12 +33,13 @@ export class ReaderProfile {
   lap(phase: ReaderPhase): void {
     const now = process.hrtime.bigint();
     this.totals.set(phase, (this.totals.get(phase) ?? 0n) + now - this.at);
+    this.laps.set(phase, (this.laps.get(phase) ?? 0) + 1);
     this.at = now;
   }
 
   write(): void {
     const us = Object.fromEntries([...this.totals].map(([k, v]) => [k, Number(v / 1000n)]));
-    appendFileSync(this.file, JSON.stringify({ thread: threadId, requests: this.requests, us }) + '\n');
+    appendFileSync(this.file, JSON.stringify({ thread: threadId, requests: this.requests, us, laps: Object.fromEntries(this.laps) }) + '\n');
   }
 }
 

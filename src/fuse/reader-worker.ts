@@ -75,7 +75,6 @@ function serveRead(fh: number, backingFd: number, decide: boolean, n: number): v
   }
   prof?.lap('decode');
   const verdict = decide ? decided(fh, offset, want, false, n) : UNDECIDED;
-  if (decide) prof?.lap('classify');
   if (verdict === null) return;
   const position = table.offset(fh) + offset;
   writeOutHeader(reply, OUT_HEADER_SIZE + want, 0, req);
@@ -117,6 +116,7 @@ function decided(fh: number, offset: number, len: number, write: boolean, n: num
     // a bug in the classifier: the main thread decides (and the bug is logged)
     failed(write ? 'WRITE' : 'READ', err, false);
   }
+  prof?.lap('classify');
   if (v.kind === 'serve') return v;
   if (v.kind === 'refuse') send(OUT_HEADER_SIZE, v.errno);
   else toMain(n);
@@ -140,7 +140,6 @@ function serveWrite(fh: number, backingFd: number, decide: boolean, n: number): 
   const len = Math.min(size, fileSize - offset);
   prof?.lap('decode');
   const verdict = decide && len > 0 ? decided(fh, offset, len, true, n) : UNDECIDED;
-  if (decide) prof?.lap('classify');
   if (verdict === null) return;
   let done = 0;
   // pwrite beats a memcpy into the shared mapping here (0.49 vs 0.43 of raw, make bench)
