@@ -389,6 +389,7 @@ if (section('profile')) {
     ['random 4KiB read', (m) => sh(`'${randio}' '${m}/dev/nvme0n1' 1 20000`)],
     ['P2P copy 4KiB chunks', (m) => sh(`'${copy}' --chunk 4096 '${m}/dev/nvme0n1' '${m}/dev/nvme1n1' '${m}/sys/bus/pci/devices/0000:04:00.0/p2pmem/allocate' 16`)],
     ['P2P copy 1MiB chunks', (m) => sh(`'${copy}' '${m}/dev/nvme0n1' '${m}/dev/nvme1n1' '${m}/sys/bus/pci/devices/0000:04:00.0/p2pmem/allocate' 256`)],
+    ['host-memory copy 1MiB chunks', (m) => sh(`'${copy}' --host '${m}/dev/nvme0n1' '${m}/dev/nvme1n1' '${m}/sys/bus/pci/devices/0000:04:00.0/p2pmem/allocate' 256`)],
   ];
   try {
     for (const [label, run] of workloads) {
