@@ -299,6 +299,9 @@ if (section('profile')) {
       }
       const handedOn = lines.reduce((n, l) => n + (l.laps.handoff ?? 0), 0);
       record(`requests handed to the main thread, ${label}`, (100 * handedOn) / requests, '%', null);
+      const byOp = {};
+      for (const l of lines) for (const [op, n] of Object.entries(l.handedOn)) byOp[op] = (byOp[op] ?? 0) + n;
+      notes.push(`profile, ${label}: handed to the main thread by opcode: ${Object.entries(byOp).sort((x, y) => y[1] - x[1]).map(([op, n]) => `${op} ${n}`).join(', ') || 'none'}`);
     }
   } finally {
     rmSync(pr, { recursive: true, force: true });

@@ -6,6 +6,7 @@
 
 import { appendFileSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
+import { OPCODE_NAMES } from './protocol.js';
 
 /** The phases of a request in a reader thread. */
 export type ReaderPhase =
@@ -26,6 +27,8 @@ export class ReaderProfile {
   private at = process.hrtime.bigint();
   private readonly totals = new Map<ReaderPhase, bigint>();
   private readonly laps = new Map<ReaderPhase, number>();
+  /** requests handed to the main thread, by opcode */
+  private readonly handedOn = new Map<number, number>();
   requests = 0;
 
   constructor(private readonly file: string) {}
@@ -37,9 +40,13 @@ export class ReaderProfile {
     this.at = now;
   }
 
+  handOn(opcode: number): void {
+    this.handedOn.set(opcode, (this.handedOn.get(opcode) ?? 0) + 1);
+  }
+
   write(): void {
     const us = Object.fromEntries([...this.totals].map(([k, v]) => [k, Number(v / 1000n)]));
-    appendFileSync(this.file, JSON.stringify({ thread: threadId, requests: this.requests, us, laps: Object.fromEntries(this.laps) }) + '\n');
+    appendFileSync(this.file, JSON.stringify({ thread: threadId, requests: this.requests, us, laps: Object.fromEntries(this.laps), handedOn: Object.fromEntries([...this.handedOn].map(([op, n]) => [OPCODE_NAMES[op] ?? op, n])) }) + '\n');
   }
 }
 

@@ -224,6 +224,7 @@ function serve(opcode: number, n: number): void {
 /** Hands the request (its first n bytes) to the main thread. */
 function toMain(n: number): void {
   prof?.lap('decode');
+  prof?.handOn(req.readUInt32LE(4));
   const copy = new Uint8Array(n);
   copy.set(req.subarray(0, n));
   post(copy, [copy.buffer]);
