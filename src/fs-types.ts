@@ -110,6 +110,8 @@ export interface DirectRequest {
   slot: number;
   /** the calling thread (the request header's pid) */
   tid: number;
+  /** the node the request names (the file's inode number) */
+  node: number;
   offset: number;
   /** the bytes the request moves (within the file) */
   len: number;

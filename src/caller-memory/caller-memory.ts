@@ -123,6 +123,17 @@ export class CallerMemory {
     return m ? Number(m[1]) : undefined;
   }
 
+  /** The inode number of a process's fd (fdinfo "ino:"), read without touching the file. */
+  fdInode(pid: number, fd: number): number | undefined {
+    const m = /^ino:\s+(\d+)/m.exec(this.text(`${pid}/fdinfo/${fd}`) ?? '');
+    return m ? Number(m[1]) : undefined;
+  }
+
+  /** /proc/PID/maps as text. */
+  mapsText(pid: number): string | undefined {
+    return this.text(`${pid}/maps`);
+  }
+
   /**
    * The mappings of one file (device "MM:mm" in hex as /proc/PID/maps prints
    * it, and inode number) in a task's address space. Works for thread ids too.

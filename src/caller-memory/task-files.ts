@@ -6,7 +6,7 @@
 // it fails to read, and is opened again by number, so a reused id never reads
 // another process.
 
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { parseSyscall, type SyscallState } from './caller-memory.js';
 import { SYSCALLS_ARE_X86_64 } from './x86-64-syscalls.js';
 
@@ -115,6 +115,21 @@ export class TaskFiles {
   filePosition(pid: number, fd: number): number | undefined {
     const m = /^pos:\s+(\d+)/m.exec(this.text(pid, `fdinfo/${fd}`) ?? '');
     return m ? Number(m[1]) : undefined;
+  }
+
+  /** The inode number of fd in process `pid` (fdinfo "ino:"). */
+  fdInode(pid: number, fd: number): number | undefined {
+    const m = /^ino:\s+(\d+)/m.exec(this.text(pid, `fdinfo/${fd}`) ?? '');
+    return m ? Number(m[1]) : undefined;
+  }
+
+  /** /proc/PID/maps, read whole each time (it changes with every mmap; longer than the kept buffer). */
+  mapsText(pid: number): string | undefined {
+    try {
+      return readFileSync(`${this.root}/${pid}/maps`, 'latin1');
+    } catch {
+      return undefined;
+    }
   }
 
   /** `len` bytes of process `pid`'s memory at `addr`, undefined unless all could be read. */

@@ -19,9 +19,9 @@ export type CallSource = Pick<CallerMemory, 'decodesX86_64' | 'tgid' | 'filePosi
 
 /** How long to wait for a caller that is still on a CPU to block (a loaded machine can take a while). */
 export const RUNNING_WAIT_MS = 2000;
-/** event-loop turns before waiting in 1 ms naps (the usual case: microseconds) */
-const RUNNING_SPINS = 200;
 const IOVEC_SIZE = 16;
+/** the most iovecs one call takes (include/uapi/linux/uio.h) */
+const UIO_MAXIOV = 1024;
 const MINUS_ONE = 0xffff_ffff_ffff_ffffn;
 
 /** The part [skip, skip + len) of a sequence of user buffers. */
@@ -56,31 +56,16 @@ export function rangesOfCall(mem: CallSource, tid: number, sc: SyscallState | 'r
   const usesFilePosition = !call.positioned || (call.minusOneMeansFilePosition && sc.args[3] === MINUS_ONE);
   const start = usesFilePosition ? mem.filePosition(pid, a[0]!) : a[3]!;
   if (start === undefined) return undefined;
-  let iov: UserRange[];
-  if (call.vector) {
-    const raw = mem.readMemory(pid, a[1]!, a[2]! * IOVEC_SIZE);
-    if (!raw) return undefined;
-    iov = [];
-    for (let i = 0; i < a[2]!; i++) iov.push({ addr: Number(raw.readBigUInt64LE(i * IOVEC_SIZE)), len: Number(raw.readBigUInt64LE(i * IOVEC_SIZE + 8)) });
-  } else {
-    iov = [{ addr: a[1]!, len: a[2]! }];
-  }
-  return sliceRanges(iov, fileOffset - start, len);
+  const iov = call.vector ? readIovec(mem, pid, a[1]!, a[2]!) : [{ addr: a[1]!, len: a[2]! }];
+  return iov && sliceRanges(iov, fileOffset - start, len);
 }
 
-/**
- * The user memory of the caller's current read/write syscall, as
- * rangesOfCall. The first request of a call can arrive while the caller is
- * still running ("running" in /proc/TID/syscall): ask again for up to
- * RUNNING_WAIT_MS, a turn of the event loop at a time (the main thread's path).
- */
-export async function userRangesOf(mem: CallSource, tid: number, fileOffset: number, len: number): Promise<UserRange[] | undefined> {
-  if (!mem.decodesX86_64) return undefined;
-  let sc = mem.syscall(tid);
-  const deadline = Date.now() + RUNNING_WAIT_MS;
-  for (let i = 0; sc === 'running' && Date.now() < deadline; i++) {
-    await new Promise((r) => (i < RUNNING_SPINS ? setImmediate(r) : setTimeout(r, 1)));
-    sc = mem.syscall(tid);
-  }
-  return rangesOfCall(mem, tid, sc, fileOffset, len);
+/** A struct iovec array of `count` entries at `addr` of process `pid`; undefined when it cannot be read (or is longer than UIO_MAXIOV). */
+export function readIovec(mem: Pick<CallSource, 'readMemory'>, pid: number, addr: number, count: number): UserRange[] | undefined {
+  if (count > UIO_MAXIOV) return undefined;
+  const raw = mem.readMemory(pid, addr, count * IOVEC_SIZE);
+  if (!raw) return undefined;
+  const iov: UserRange[] = [];
+  for (let i = 0; i < count; i++) iov.push({ addr: Number(raw.readBigUInt64LE(i * IOVEC_SIZE)), len: Number(raw.readBigUInt64LE(i * IOVEC_SIZE + 8)) });
+  return iov;
 }

@@ -12,11 +12,15 @@ export const X86_64_SYSCALLS = {
   readv: 19,
   writev: 20,
   creat: 85,
+  io_getevents: 208,
+  io_submit: 209,
   openat: 257,
   preadv: 295,
   pwritev: 296,
   preadv2: 327,
   pwritev2: 328,
+  io_pgetevents: 333,
+  io_uring_enter: 426,
   openat2: 437,
 } as const;
 
@@ -34,7 +38,7 @@ export interface X86_64RwCall {
 
 const rw = (vector: boolean, positioned: boolean, minusOne = false): X86_64RwCall => ({ vector, positioned, minusOneMeansFilePosition: minusOne });
 
-/** Every read/write call whose buffer can be found from its registers (io_uring, AIO, splice cannot). */
+/** Every read/write call whose buffer can be found from its registers (io_uring and AIO name theirs in submissions: submitted-io.ts; splice cannot). */
 export const X86_64_RW_CALLS: ReadonlyMap<number, X86_64RwCall> = new Map([
   [S.read, rw(false, false)],
   [S.write, rw(false, false)],

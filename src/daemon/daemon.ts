@@ -52,6 +52,7 @@ function connect(host: EmulatedHost, session: FuseSession, mountpoint: string, l
     invalidateEntry: (parent, name) => session.invalEntry(parent, name).catch(() => undefined),
     invalidateInode: (ino, offset = 0, length = 0) => session.invalInode(ino, offset, length),
     stopServing: (handle) => session.dropBacking(handle),
+    warn: (fields, message) => log.warn(fields, message),
   });
   host.barView.pageCache = {
     retrieve: (ino, offset, size) => session.retrieve(ino, offset, size).then((r) => r.data),

@@ -111,7 +111,7 @@ function serveRead(fh: number, backingFd: number, decide: boolean, n: number): v
 function decided(fh: number, offset: number, len: number, write: boolean, n: number): Extract<DirectVerdict, { kind: 'serve' }> | null {
   let v: DirectVerdict = { kind: 'main' };
   try {
-    v = classify!({ slot: table.statsSlot(fh), tid: req.readUInt32LE(32), offset, len, write });
+    v = classify!({ slot: table.statsSlot(fh), tid: req.readUInt32LE(32), node: Number(req.readBigUInt64LE(16)), offset, len, write });
   } catch (err) {
     // a bug in the classifier: the main thread decides (and the bug is logged)
     failed(write ? 'WRITE' : 'READ', err, false);

@@ -6,16 +6,19 @@
 //   - A caller whose process maps no such file moves host memory, whatever
 //     its buffer: no syscall is read (one /proc/TID/maps read per thread and
 //     generation tells).
-//   - Otherwise its syscall is read from /proc files kept open (TaskFiles).
+//   - Otherwise its syscall is read from /proc files kept open (TaskFiles),
+//     and the buffer found from it or from what the process submitted
+//     through io_submit or io_uring (SubmittedIo).
 //   - What the copy cannot answer goes to the main thread: a map type not
-//     cached yet, a caller still on a CPU after RUNNING_SPIN_MS.
+//     cached yet, a caller still on a CPU after RUNNING_SPIN_MS, a buffer
+//     not found (counted there as unclassified, with a warning).
 
 import { ERRNO } from '../errno.js';
 import type { DirectRequest, DirectVerdict } from '../fs-types.js';
-import { callerMemory, rangesOfCall, TaskFiles, type SyscallState } from '../caller-memory/index.js';
+import { callerMemory, SubmittedIo, TaskFiles, type SyscallState } from '../caller-memory/index.js';
 import { IoPathMirror, NvmeOpcode, type IoNamespace, type IoSegment } from '../model/index.js';
 import type { DirectClassifierData, DirectDoc } from './direct-share.js';
-import { segmentsIn, type FileMemory, type ProcessMapping } from './p2p-mappings.js';
+import { segmentsOfFound, type FileMemory, type ProcessMapping } from './p2p-mappings.js';
 import { SharedSnapshot } from './shared-snapshot.js';
 
 /**
@@ -38,6 +41,7 @@ export function createDirectClassifier(raw: unknown): (req: DirectRequest) => Di
   const snapshot = new SharedSnapshot(data.snapshot);
   const mirror = new IoPathMirror({ paths: data.paths, decided: data.decided });
   const tasks = new TaskFiles();
+  const submitted = new SubmittedIo(tasks);
   const nap = new Int32Array(new SharedArrayBuffer(4));
   let seen = -1;
   let doc: DirectDoc | undefined;
@@ -84,12 +88,13 @@ export function createDirectClassifier(raw: unknown): (req: DirectRequest) => Di
     if (!doc || !ns || doc.device === undefined) return MAIN;
     const maps = mapsOf(req.tid, doc.device, doc.generation);
     let segments: IoSegment[] = [{ len: req.len, mem: { kind: 'host' } }];
-    if (maps.length > 0 && tasks.decodesX86_64) {
+    if (maps.length > 0) {
       const sc = blockedSyscall(req.tid);
       if (sc === 'running') return MAIN;
-      // a buffer that cannot be seen (io_uring, AIO) counts as host memory, as on the main thread
-      const ranges = rangesOfCall(tasks, req.tid, sc, req.offset, req.len);
-      if (ranges) segments = segmentsIn(maps, ranges);
+      const found = segmentsOfFound(maps, submitted.bufferOf(req.tid, sc, { node: req.node, offset: req.offset, len: req.len, write: req.write }));
+      // the main thread counts an unclassified request and warns once per process
+      if ('unclassified' in found) return MAIN;
+      segments = found.segments;
     }
     const d = mirror.decide({ ns, opcode: req.write ? NvmeOpcode.WRITE : NvmeOpcode.READ, segments }, req.slot);
     if (d.kind === 'mapped') return { kind: 'serve', count: d.count };

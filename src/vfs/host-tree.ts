@@ -18,6 +18,7 @@ import { addDmabufFiles } from './debugfs/dma-buf-files.js';
 import { addDmirrorNodes } from './devfs/hmm-dmirror.js';
 import { buildDevfs } from './devfs/kmsg.js';
 import { commandRegisterChanged, type NvmeDevContext } from './devfs/nvme-dev.js';
+import { DirectBuffers } from './devfs/direct-buffer.js';
 import type { DirNode } from './node.js';
 import { NvmeView } from './nvme-view.js';
 import { DirectShare } from './direct-share.js';
@@ -88,7 +89,8 @@ export function buildHostTree(src: HostTreeSources): HostTree {
   };
   buildDevfs(table, klog);
   addSystemSysfs(table, spec.numa, Date.now());
-  const nvmeCtx: NvmeDevContext = { p2pdma, io, store: src.namespaces, p2p: p2pCtx, mappings, share, profile: spec.profile, openAllocations, klog, namespaces: new Map(), mountedAt: Date.now() };
+  const buffers = new DirectBuffers(mappings, () => vfs.port);
+  const nvmeCtx: NvmeDevContext = { p2pdma, io, store: src.namespaces, p2p: p2pCtx, mappings, share, buffers, profile: spec.profile, openAllocations, klog, namespaces: new Map(), mountedAt: Date.now() };
   const nvme = new NvmeView(table, vfs, sysfs, nvmeCtx, bars);
   // a config write that clears Memory Space or Bus Master of a controller stops its DMA
   sysfsCtx.configWritten = (dev) => {

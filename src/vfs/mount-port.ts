@@ -11,6 +11,8 @@ export interface MountPort {
   invalidateInode(ino: number, offset?: number, length?: number): Promise<void>;
   /** the data path stops serving an open file: its next reads and writes reach the tree */
   stopServing(handle: unknown): void;
+  /** a warning for the daemon's log (what a user of the mount should know: not a kernel message) */
+  warn?(fields: Record<string, unknown>, message: string): void;
 }
 
 export const NOT_MOUNTED: MountPort = {

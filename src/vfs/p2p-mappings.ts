@@ -7,7 +7,7 @@
 // with the set; and a copy of the set itself (direct-share.ts), published
 // before the generation moves.
 
-import { callerMemory, type CallerMemory, type UserRange } from '../caller-memory/index.js';
+import { callerMemory, type CallerMemory, type SubmittedBuffer, type UserRange } from '../caller-memory/index.js';
 import { allocationRef, type IoSegment, type P2pAllocationRef, type SegmentMemory } from '../model/index.js';
 import type { P2pAllocation } from '../model/index.js';
 
@@ -59,6 +59,16 @@ export class P2pMappings {
     if (this.perProcess.size >= PROCESSES_KEPT) this.perProcess.clear();
     this.perProcess.set(pid, { generation, maps });
     return maps;
+  }
+
+  /** Whether task `tid`'s process maps any such file (no other /proc read is needed for a caller that maps none). */
+  mapsAny(tid: number, device: string): boolean {
+    return this.byIno.size > 0 && this.mappingsOf(tid, device).length > 0;
+  }
+
+  /** The segments of a request whose caller's buffer was looked for (`found`), or why it stays unclassified. */
+  segmentsFound(tid: number, device: string, found: SubmittedBuffer): FoundSegments {
+    return segmentsOfFound(this.byIno.size ? this.mappingsOf(tid, device) : [], found);
   }
 
   /**
@@ -116,3 +126,29 @@ function memoryAt(m: ProcessMapping, addr: number): SegmentMemory {
 
 /** A file's memory as plain data (an allocation by reference). */
 const fileMemory = (m: MappedMemory): FileMemory => (m.kind === 'p2p' ? { kind: 'p2p', alloc: allocationRef(m.alloc) } : m);
+
+export type FoundSegments = { segments: UserSegment[] } | { unclassified: string };
+
+/** What a segment's memory is, for the decision (the offset into an allocation does not change it). */
+function memoryKey(m: SegmentMemory): string {
+  if (m.kind === 'p2p') return `p2p:${m.alloc.provider}:${m.alloc.pgmap}`;
+  return m.kind === 'pfnmap' ? `pfnmap:${m.what}` : m.kind;
+}
+
+/**
+ * A request's segments from the submissions that can be it: when several
+ * can (a stale entry covering the same bytes) and their memory differs, which
+ * one it is cannot be told, and the request stays unclassified.
+ */
+export function segmentsOfFound(maps: ProcessMapping[], found: SubmittedBuffer): FoundSegments {
+  if ('unseen' in found) return { unclassified: found.unseen };
+  let first: UserSegment[] | undefined;
+  let key: string | undefined;
+  for (const ranges of found.candidates) {
+    const segments = segmentsIn(maps, ranges);
+    const k = segments.map((s) => `${s.len}@${memoryKey(s.mem)}`).join(',');
+    if (first === undefined) [first, key] = [segments, k];
+    else if (k !== key) return { unclassified: 'several submissions cover this request and their buffers differ' };
+  }
+  return first ? { segments: first } : { unclassified: 'no submission covers this request' };
+}

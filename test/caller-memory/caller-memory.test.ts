@@ -5,7 +5,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { CallerMemory, formatMountUsers, mountUsers, rangesOfCall, TaskFiles, userRangesOf, X86_64_SYSCALLS as SYS } from '../../src/caller-memory/index.js';
+import { CallerMemory, formatMountUsers, mountUsers, rangesOfCall, SubmittedIo, TaskFiles, X86_64_SYSCALLS as SYS } from '../../src/caller-memory/index.js';
 
 let root: string;
 let mem: CallerMemory;
@@ -36,6 +36,12 @@ function iovecs(pid: number, addr: number, iov: [number, number][]): void {
   const fd = openSync(join(root, `${pid}/mem`), 'r+');
   writeSync(fd, b, 0, b.length, addr);
   closeSync(fd);
+}
+
+/** The buffer found for a request of the file, as one list of ranges; undefined when none can be seen. */
+async function userRangesOf(m: CallerMemory, tid: number, offset: number, len: number) {
+  const found = await new SubmittedIo(m).bufferOfBlocked(tid, { node: 77, offset, len, write: false });
+  return 'candidates' in found ? found.candidates[0] : undefined;
 }
 
 beforeEach(() => {

@@ -82,7 +82,7 @@ function setup(provider: string, client: string) {
 describe('a reader thread decides O_DIRECT on a namespace', () => {
   test('a buffer in P2P memory behind a switch: served, counted on the p2p-switch row with the offset into the buffer', () => {
     const { io, slot, classify, firstOnMain } = setup('nvme1', 'nvme0');
-    const req = { slot, tid: child.pid!, offset: 4096, len: 4096, write: false };
+    const req = { slot, tid: child.pid!, node: 0, offset: 4096, len: 4096, write: false };
     // before the model has the pair's map type, the reader hands the request on
     expect(classify(req)).toEqual({ kind: 'main' });
     firstOnMain();
@@ -95,18 +95,18 @@ describe('a reader thread decides O_DIRECT on a namespace', () => {
   test('a pair the kernel refuses: EREMOTEIO from the reader, counted as refused', () => {
     const { io, slot, classify, firstOnMain } = setup('nvme1', 'nvme2');
     firstOnMain();
-    expect(classify({ slot, tid: child.pid!, offset: 0, len: 4096, write: true })).toEqual({ kind: 'refuse', errno: ERRNO.EREMOTEIO });
+    expect(classify({ slot, tid: child.pid!, node: 0, offset: 0, len: 4096, write: true })).toEqual({ kind: 'refuse', errno: ERRNO.EREMOTEIO });
     expect(io.stats.all()).toEqual([{ client: '0000:06:00.0', provider: '0000:04:00.0', path: 'refused', reads: 1, writes: 1, bytes: 0 }]);
   });
 
   test('a process that maps no P2P memory moves host memory, whatever its buffer', () => {
     const { slot, classify } = setup('nvme1', 'nvme2');
-    const v = classify({ slot, tid: blocked.pid!, offset: 0, len: 4096, write: false });
+    const v = classify({ slot, tid: blocked.pid!, node: 0, offset: 0, len: 4096, write: false });
     expect(v.kind).toBe('serve');
   });
 
   test('a namespace the copy does not know yet goes to the main thread', () => {
     const { classify } = setup('nvme1', 'nvme0');
-    expect(classify({ slot: 999, tid: child.pid!, offset: 0, len: 4096, write: false })).toEqual({ kind: 'main' });
+    expect(classify({ slot: 999, tid: child.pid!, node: 0, offset: 0, len: 4096, write: false })).toEqual({ kind: 'main' });
   });
 });

@@ -119,6 +119,7 @@ export class NvmeIoPath {
     const providers = this.p2pdma.allProviders().map((p) => p.dev.bdf);
     for (const client of this.clients) {
       this.stats.pathSlot(client, undefined, 'host');
+      this.stats.pathSlot(client, undefined, 'unclassified');
       for (const provider of providers) for (const path of PIECE_PATHS) this.stats.pathSlot(client, provider, path);
     }
     return {

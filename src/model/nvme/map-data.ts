@@ -38,8 +38,13 @@ export interface P2pAllocationRef {
   pgmap: number;
 }
 
-/** What one stretch of the caller's buffer is: host memory, P2P pages at an offset into an allocation, or a PFN map. */
-export type SegmentMemory = { kind: 'host' } | { kind: 'p2p'; alloc: P2pAllocationRef; offset: number } | { kind: 'pfnmap'; what: string };
+/**
+ * What one stretch of the caller's buffer is: host memory, P2P pages at an
+ * offset into an allocation, a PFN map; or unclassified: a caller with P2P
+ * mappings whose buffer the emulator could not find (moved as host memory,
+ * counted apart, since a kernel might have refused it).
+ */
+export type SegmentMemory = { kind: 'host' } | { kind: 'p2p'; alloc: P2pAllocationRef; offset: number } | { kind: 'pfnmap'; what: string } | { kind: 'unclassified' };
 
 export interface IoSegment {
   len: number;
@@ -53,12 +58,12 @@ export interface IoRequest {
   segments: IoSegment[];
 }
 
-export type IoPath = 'host' | 'p2p-switch' | 'p2p-host-bridge';
+export type IoPath = 'host' | 'p2p-switch' | 'p2p-host-bridge' | 'unclassified';
 
 /** A run of the buffer that one DMA mapping decision covers (one pgmap, or host memory). */
 export interface IoPiece {
   len: number;
-  /** BDF of the provider; undefined for host memory */
+  /** BDF of the provider; undefined for host memory (or memory not classified) */
   provider: string | undefined;
   path: IoPath;
 }
@@ -90,7 +95,8 @@ function runsOf(segments: IoSegment[]): Run[] {
 function sameRun(a: SegmentMemory, b: SegmentMemory): boolean {
   switch (a.kind) {
     case 'host':
-      return b.kind === 'host';
+    case 'unclassified':
+      return b.kind === a.kind;
     case 'pfnmap':
       return b.kind === 'pfnmap' && a.what === b.what;
     case 'p2p':
@@ -107,8 +113,8 @@ export function decideIo(req: IoRequest, mapTypes: MapTypeTable): IoDecision {
   let type: MapType | undefined;
   for (const run of runsOf(req.segments)) {
     const mem = run.mem;
-    if (mem.kind === 'host') {
-      pieces.push({ len: run.len, provider: undefined, path: 'host' });
+    if (mem.kind === 'host' || mem.kind === 'unclassified') {
+      pieces.push({ len: run.len, provider: undefined, path: mem.kind });
       continue;
     }
     if (mem.kind === 'pfnmap') {

@@ -24,6 +24,9 @@ export const DATA_PATH_SLOTS = 1024;
 export const PATH_SLOT_FIELDS = 3;
 export const PATH_SLOTS = 4096;
 const HOST_MEMORY = 'host memory';
+/** the provider column of a buffer the emulator could not classify */
+const UNKNOWN_MEMORY = 'unknown';
+const memoryLabel = (provider: string | undefined, path: IoPath | 'refused'): string => provider ?? (path === 'unclassified' ? UNKNOWN_MEMORY : HOST_MEMORY);
 
 /** The key of a path slot. */
 export const pathKey = (client: string, provider: string | undefined, path: IoPath | 'refused'): string => `${client}|${provider ?? 'host'}|${path}`;
@@ -43,7 +46,7 @@ export class TransferStats {
     const key = pathKey(client, provider, path);
     let c = this.counts.get(key);
     if (!c) {
-      c = { client, provider: provider ?? HOST_MEMORY, path, reads: 0, writes: 0, bytes: 0 };
+      c = { client, provider: memoryLabel(provider, path), path, reads: 0, writes: 0, bytes: 0 };
       this.counts.set(key, c);
     }
     if (write) c.writes++;
@@ -90,7 +93,7 @@ export class TransferStats {
     });
     for (const { slot, client, provider, path } of this.pathSlots.values()) {
       const v = (i: number) => Number(Atomics.load(this.paths, slot * PATH_SLOT_FIELDS + i));
-      if (v(0) + v(1) > 0) out.push({ client, provider: provider ?? HOST_MEMORY, path, reads: v(0), writes: v(1), bytes: v(2) });
+      if (v(0) + v(1) > 0) out.push({ client, provider: memoryLabel(provider, path), path, reads: v(0), writes: v(1), bytes: v(2) });
     }
     return out;
   }

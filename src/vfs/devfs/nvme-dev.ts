@@ -12,12 +12,12 @@ import type { Profile } from '../../config/index.js';
 import { preadSync, pwriteSync } from '../../memory/index.js';
 import { punchHole } from '../../memory/index.js';
 import type { KernelLog } from '../../model/index.js';
-import { canDma, ioNamespace, NvmeOpcode, timeoutAndReset, type IoRequest, type NvmeCtrl, type NvmeIoPath, type NvmeNamespace } from '../../model/index.js';
+import { canDma, ioNamespace, movesToDevice, NvmeOpcode, timeoutAndReset, type IoRequest, type NvmeCtrl, type NvmeIoPath, type NvmeNamespace } from '../../model/index.js';
 import type { P2pdmaProvider, P2pdmaSubsystem } from '../../model/index.js';
-import { callerMemory, userRangesOf } from '../../caller-memory/index.js';
 import type { Caller } from '../caller.js';
 import type { DeviceFile, DirNode, FileBacking, IoctlCall, VNode } from '../node.js';
 import type { DirectShare } from '../direct-share.js';
+import type { DirectBuffers } from './direct-buffer.js';
 import type { P2pMappings } from '../p2p-mappings.js';
 import { allocationNode, type AllocateFile, type P2pmemContext } from '../sysfs/p2pmem-group.js';
 import { genericName } from '../sysfs/nvme-sysfs.js';
@@ -42,6 +42,8 @@ export interface NvmeDevContext {
   mappings: P2pMappings;
   /** the reader threads' copy of what decides O_DIRECT (published again after the model changed it) */
   share: DirectShare;
+  /** O_DIRECT buffers as the main thread finds them */
+  buffers: DirectBuffers;
   profile: Profile;
   klog: KernelLog;
   /** allocate files of the RFC's /dev/nvmeX mmap (and every other allocate file), per provider */
@@ -73,9 +75,11 @@ export function commandRegisterChanged(ctx: NvmeDevContext, ctrl: NvmeCtrl): voi
 
 /** One open of a namespace. The data path serves it; O_DIRECT comes here while P2P mappings exist. */
 export class NamespaceFile implements DeviceFile {
+  /** @param node the node id the kernel opened (the inode number a caller's fd shows) */
   constructor(
     private readonly ctx: NvmeDevContext,
     private readonly ns: NvmeNamespace,
+    private readonly node: number,
   ) {}
 
   private get entry() {
@@ -102,10 +106,7 @@ export class NamespaceFile implements DeviceFile {
 
   /** The request a read or write of `len` bytes at `offset` is: with O_DIRECT, the caller's buffer as the kernel would pin it. */
   private async request(caller: Caller, offset: number, len: number, flags: number, opcode: number): Promise<IoRequest> {
-    const device = this.ctx.p2p.vfs.port.device;
-    const ranges = flags & O_DIRECT && device ? await userRangesOf(callerMemory, caller.pid, offset, len) : undefined;
-    // a buffer that cannot be seen (io_uring, AIO) counts as host memory
-    const segments = ranges && device ? this.ctx.mappings.segmentsOf(caller.pid, device, ranges) : [{ len, mem: { kind: 'host' as const } }];
+    const segments = flags & O_DIRECT ? await this.ctx.buffers.segments(caller.pid, { node: this.node, offset, len, write: movesToDevice(opcode) }) : [{ len, mem: { kind: 'host' as const } }];
     return { ns: ioNamespace(this.ns), opcode, segments };
   }
 
@@ -233,8 +234,8 @@ export function addNvmeDevNodes(ctx: NvmeDevContext, devDir: DirNode, ctrl: Nvme
         mode: 0o660,
         direct: false,
         size: () => ns.size,
-        openFile: () => {
-          const f = new NamespaceFile(ctx, ns);
+        openFile: (_caller, ino) => {
+          const f = new NamespaceFile(ctx, ns, ino);
           ctx.namespaces.get(ns)!.open.add(f);
           return f;
         },

@@ -1,0 +1,213 @@
+// The user memory of an O_DIRECT request a process submitted asynchronously,
+// when its syscall no longer names the buffer (native-notes/nvme.md "O_DIRECT
+// through io_submit and io_uring"):
+//   - libaio: the request is sent from io_submit, but FUSE's async DIO lets
+//     io_submit return before the daemon reads it. The iocbs are found from
+//     io_submit's arguments when the caller is still in it, else among the
+//     iocb addresses its completion ring reported (io_event.obj) or this
+//     daemon saw it submit before.
+//   - io_uring: the entry stays in the process's SQE array after the kernel
+//     consumed it, until the slot is reused.
+// A candidate must name the request's file (its fd's inode is the request's
+// node), move data in the request's direction and cover the request's byte
+// range (the kernel splits one submission into several requests).
+
+import type { SyscallState } from './caller-memory.js';
+import { decodeIocb, iocbKind, ringIocbAddresses, X86_64_IOCB_SIZE } from './aio-abi.js';
+import { decodeSqe, IO_URING_FILE, IORING_OFF_SQES, IOSQE_FIXED_FILE, SQE_SIZE, SQES_READ_MAX, sqeKind } from './io-uring-abi.js';
+import { rangesOfCall, readIovec, RUNNING_WAIT_MS, sliceRanges, type CallSource, type UserRange } from './user-buffer.js';
+import { X86_64_SYSCALLS } from './x86-64-syscalls.js';
+
+/** What finding a submission reads of its caller (CallerMemory and TaskFiles answer it). */
+export type SubmissionSource = CallSource & {
+  /** /proc/PID/maps */
+  mapsText(pid: number): string | undefined;
+  /** the inode number of a process's fd (fdinfo "ino:") */
+  fdInode(pid: number, fd: number): number | undefined;
+};
+
+/** An O_DIRECT request as the daemon got it. */
+export interface DirectIo {
+  /** the file's inode number (the FUSE node id) */
+  node: number;
+  offset: number;
+  len: number;
+  write: boolean;
+}
+
+/** Every submission that can be the request's (normally one), or why none can be seen. */
+export type SubmittedBuffer = { candidates: UserRange[][] } | { unseen: string };
+
+/** processes whose iocb addresses are remembered at most */
+const PROCESSES_KEPT = 256;
+/** iocb addresses remembered per process at most */
+const IOCBS_KEPT = 4096;
+/** io_submit's nr read at most */
+const SUBMIT_READ_MAX = 4096;
+/** event-loop turns before waiting in 1 ms naps (the usual case: microseconds) */
+const RUNNING_SPINS = 200;
+const POSITION_OF_FILE = 0xffff_ffff_ffff_ffffn;
+
+interface Area {
+  start: number;
+  end: number;
+}
+
+/** The SQE arrays and AIO completion rings a process maps. */
+function submissionAreas(maps: string): { sqes: Area[]; aioRings: Area[] } {
+  const sqes: Area[] = [];
+  const aioRings: Area[] = [];
+  for (const line of maps.split('\n')) {
+    const f = line.split(/\s+/, 6);
+    if (f.length < 6) continue;
+    const [start, end] = f[0]!.split('-').map((h) => parseInt(h, 16));
+    if (f[5] === IO_URING_FILE && parseInt(f[2]!, 16) === IORING_OFF_SQES) sqes.push({ start: start!, end: end! });
+    else if (f[5] === '/[aio]') aioRings.push({ start: start!, end: end! });
+  }
+  return { sqes, aioRings };
+}
+
+export class SubmittedIo {
+  /** per process, the iocb addresses seen in its io_submit calls */
+  private readonly iocbsSeen = new Map<number, Set<number>>();
+
+  constructor(readonly mem: SubmissionSource) {}
+
+  /** The caller's buffer for `io`: from the read/write call `tid` waits in, else from what its process submitted. */
+  bufferOf(tid: number, sc: SyscallState | 'running' | undefined, io: DirectIo): SubmittedBuffer {
+    const ranges = this.mem.decodesX86_64 ? rangesOfCall(this.mem, tid, sc, io.offset, io.len) : undefined;
+    if (ranges) return { candidates: [ranges] };
+    if (!this.mem.decodesX86_64) return { unseen: 'syscalls of this architecture are not decoded' };
+    return this.find(tid, sc, io);
+  }
+
+  /**
+   * bufferOf once the caller has left the CPU: the first request of a call
+   * can arrive while it still runs; ask again for up to RUNNING_WAIT_MS, a
+   * turn of the event loop at a time (the main thread's path).
+   */
+  async bufferOfBlocked(tid: number, io: DirectIo): Promise<SubmittedBuffer> {
+    let sc = this.mem.syscall(tid);
+    const deadline = Date.now() + RUNNING_WAIT_MS;
+    for (let i = 0; sc === 'running' && Date.now() < deadline; i++) {
+      await new Promise((r) => (i < RUNNING_SPINS ? setImmediate(r) : setTimeout(r, 1)));
+      sc = this.mem.syscall(tid);
+    }
+    return this.bufferOf(tid, sc, io);
+  }
+
+  /** The submissions of process of `tid` (which waits in `sc`) that can be `io`. */
+  find(tid: number, sc: SyscallState | 'running' | undefined, io: DirectIo): SubmittedBuffer {
+    const pid = this.mem.tgid(tid);
+    const match = new Matcher(this.mem, pid, io);
+    if (sc && sc !== 'running' && sc.nr === X86_64_SYSCALLS.io_submit) this.fromIoSubmit(match, Number(sc.args[1]), Number(sc.args[2]));
+    if (match.found.length) return { candidates: dedupe(match.found) };
+    const { sqes, aioRings } = submissionAreas(this.mem.mapsText(pid) ?? '');
+    for (const area of sqes) this.fromSqes(match, area);
+    if (aioRings.length) this.fromKnownIocbs(match, aioRings);
+    if (match.found.length) return { candidates: dedupe(match.found) };
+    if (match.fixedFile) return { unseen: 'io_uring with a registered file (IOSQE_FIXED_FILE): buffer not matched to this file' };
+    if (sqes.length) return { unseen: 'io_uring: no submission queue entry names this request (its slot reused, or SQEs not mapped)' };
+    if (aioRings.length) return { unseen: 'libaio: io_submit returned before the request arrived and no iocb seen so far names it' };
+    const where = sc === 'running' ? 'running' : sc ? `syscall ${sc.nr}` : 'no syscall';
+    return { unseen: `buffer not visible (caller in ${where}, no io_submit or io_uring submission queue in sight)` };
+  }
+
+  private remember(pid: number, addrs: number[]): void {
+    let seen = this.iocbsSeen.get(pid);
+    if (!seen) {
+      if (this.iocbsSeen.size >= PROCESSES_KEPT) this.iocbsSeen.clear();
+      seen = new Set();
+      this.iocbsSeen.set(pid, seen);
+    }
+    for (const a of addrs) {
+      if (seen.size >= IOCBS_KEPT) seen.clear();
+      seen.add(a);
+    }
+  }
+
+  /** io_submit(ctx, nr, iocbpp): the iocbs it is submitting. */
+  private fromIoSubmit(match: Matcher, nr: number, iocbpp: number): void {
+    const n = Math.min(nr, SUBMIT_READ_MAX);
+    const raw = this.mem.readMemory(match.pid, iocbpp, n * 8);
+    if (!raw) return;
+    const addrs: number[] = [];
+    for (let i = 0; i < n; i++) addrs.push(Number(raw.readBigUInt64LE(i * 8)));
+    this.remember(match.pid, addrs);
+    for (const a of addrs) match.iocbAt(a);
+  }
+
+  /** The iocbs this process's completion rings reported, and those seen in its io_submit calls. */
+  private fromKnownIocbs(match: Matcher, rings: Area[]): void {
+    const addrs = new Set(this.iocbsSeen.get(match.pid));
+    for (const r of rings) for (const a of ringIocbAddresses((addr, len) => this.mem.readMemory(match.pid, addr, len), r.start)) addrs.add(a);
+    this.remember(match.pid, [...addrs]);
+    for (const a of addrs) match.iocbAt(a);
+  }
+
+  private fromSqes(match: Matcher, area: Area): void {
+    const raw = this.mem.readMemory(match.pid, area.start, Math.min(area.end - area.start, SQES_READ_MAX));
+    if (!raw) return;
+    for (let at = 0; at + SQE_SIZE <= raw.length; at += SQE_SIZE) match.sqe(raw, at);
+  }
+}
+
+/** Checks submissions against one request. */
+class Matcher {
+  readonly found: UserRange[][] = [];
+  /** an entry with a registered file moved data in the request's direction */
+  fixedFile = false;
+  private readonly names = new Map<number, boolean>();
+
+  constructor(
+    private readonly mem: SubmissionSource,
+    readonly pid: number,
+    private readonly io: DirectIo,
+  ) {}
+
+  private namesFile(fd: number): boolean {
+    let v = this.names.get(fd);
+    if (v === undefined) {
+      v = this.mem.fdInode(this.pid, fd) === this.io.node;
+      this.names.set(fd, v);
+    }
+    return v;
+  }
+
+  /** Keeps the part of a buffer that a submission at file position `start` moves for the request, if it covers it. */
+  private cover(vector: boolean, start: number, buf: number, count: number): void {
+    const iov = vector ? readIovec(this.mem, this.pid, buf, count) : [{ addr: buf, len: count }];
+    if (!iov) return;
+    const total = iov.reduce((n, v) => n + v.len, 0);
+    if (start <= this.io.offset && this.io.offset + this.io.len <= start + total) this.found.push(sliceRanges(iov, this.io.offset - start, this.io.len));
+  }
+
+  iocbAt(addr: number): void {
+    const raw = this.mem.readMemory(this.pid, addr, X86_64_IOCB_SIZE);
+    if (!raw) return;
+    const cb = decodeIocb(raw);
+    const kind = iocbKind(cb.opcode);
+    if (!kind || kind.write !== this.io.write || !this.namesFile(cb.fd)) return;
+    this.cover(kind.vector, cb.offset, cb.buf, cb.nbytes);
+  }
+
+  sqe(raw: Buffer, at: number): void {
+    const e = decodeSqe(raw, at);
+    const kind = sqeKind(e.opcode);
+    if (!kind || kind.write !== this.io.write) return;
+    if (e.flags & IOSQE_FIXED_FILE) {
+      this.fixedFile = true;
+      return;
+    }
+    if (!this.namesFile(e.fd)) return;
+    const start = e.off === POSITION_OF_FILE ? this.mem.filePosition(this.pid, e.fd) : Number(e.off);
+    if (start !== undefined) this.cover(kind.vector, start, e.addr, e.len);
+  }
+}
+
+/** The same buffer found twice (an iocb both submitted and reported) counts once. */
+function dedupe(found: UserRange[][]): UserRange[][] {
+  const seen = new Map<string, UserRange[]>();
+  for (const r of found) seen.set(r.map((x) => `${x.addr}+${x.len}`).join(','), r);
+  return [...seen.values()];
+}
