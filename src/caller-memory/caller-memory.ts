@@ -4,7 +4,7 @@
 // reader takes the /proc root from its constructor, so tests run it against a
 // fake tree. Unreadable files (the process went away) read as "unknown".
 
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { SYSCALLS_ARE_X86_64 } from './x86-64-syscalls.js';
 
 export interface FileMapping {
@@ -37,6 +37,14 @@ export function parseSyscall(raw: string | undefined): SyscallState | 'running' 
   if (f[0] === 'running') return 'running';
   if (f[0] === '-1' || f.length < 7) return undefined;
   return { nr: Number(f[0]), args: f.slice(1, 7).map((h) => BigInt(h)) };
+}
+
+/** The present bit of each of `npages` /proc/PID/pagemap entries. */
+export function presentBits(pagemap: Buffer, npages: number): boolean[] {
+  // bit 63 of each little-endian entry is the top bit of its last byte
+  const present = new Array<boolean>(npages);
+  for (let i = 0; i < npages; i++) present[i] = (pagemap[i * 8 + 7]! & 0x80) !== 0;
+  return present;
 }
 
 export class CallerMemory {
@@ -129,6 +137,29 @@ export class CallerMemory {
     return m ? Number(m[1]) : undefined;
   }
 
+  /** What an fd of a process links to. */
+  fdPath(pid: number, fd: number): string | undefined {
+    try {
+      return readlinkSync(`${this.root}/${pid}/fd/${fd}`);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The whole of /proc/PID/fdinfo/FD. */
+  fdInfoText(pid: number, fd: number): string | undefined {
+    return this.text(`${pid}/fdinfo/${fd}`);
+  }
+
+  /** A process's open fd numbers. */
+  fds(pid: number): number[] {
+    try {
+      return readdirSync(`${this.root}/${pid}/fd`).map(Number);
+    } catch {
+      return [];
+    }
+  }
+
   /** /proc/PID/maps as text. */
   mapsText(pid: number): string | undefined {
     return this.text(`${pid}/maps`);
@@ -175,10 +206,7 @@ export class CallerMemory {
     return this.withFd(`${pid}/pagemap`, 'r', (fd) => {
       const b = Buffer.alloc(npages * 8);
       readSync(fd, b, 0, b.length, (addr / PAGE) * 8);
-      // bit 63 of each little-endian entry is the top bit of its last byte
-      const present = new Array<boolean>(npages);
-      for (let i = 0; i < npages; i++) present[i] = (b[i * 8 + 7]! & 0x80) !== 0;
-      return present;
+      return presentBits(b, npages);
     });
   }
 

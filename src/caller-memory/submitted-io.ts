@@ -14,14 +14,22 @@
 
 import type { SyscallState } from './caller-memory.js';
 import { decodeIocb, iocbKind, ringIocbAddresses, X86_64_IOCB_SIZE } from './aio-abi.js';
+import { searchIocbs, type IocbSearchSource } from './iocb-search.js';
 import { decodeSqe, IO_URING_FILE, IORING_OFF_SQES, IOSQE_FIXED_FILE, SQE_SIZE, SQES_READ_MAX, sqeKind } from './io-uring-abi.js';
 import { rangesOfCall, readIovec, RUNNING_WAIT_MS, sliceRanges, type CallSource, type UserRange } from './user-buffer.js';
 import { X86_64_SYSCALLS } from './x86-64-syscalls.js';
 
 /** What finding a submission reads of its caller (CallerMemory and TaskFiles answer it). */
-export type SubmissionSource = CallSource & {
+export type SubmissionSource = CallSource &
+  IocbSearchSource & {
   /** /proc/PID/maps */
   mapsText(pid: number): string | undefined;
+  /** the process's open fd numbers */
+  fds(pid: number): number[];
+  /** what an fd of the process links to (a path, or "anon_inode:[io_uring]") */
+  fdPath(pid: number, fd: number): string | undefined;
+  /** the whole of /proc/PID/fdinfo/FD */
+  fdInfoText(pid: number, fd: number): string | undefined;
   /** the inode number of a process's fd (fdinfo "ino:") */
   fdInode(pid: number, fd: number): number | undefined;
 };
@@ -42,6 +50,10 @@ export type SubmittedBuffer = { candidates: UserRange[][] } | { unseen: string }
 const PROCESSES_KEPT = 256;
 /** iocb addresses remembered per process at most */
 const IOCBS_KEPT = 4096;
+/** a process whose iocbs were searched for is searched again only after this long */
+const IOCB_SEARCH_MS = 100;
+/** reads of a ring's fdinfo until it shows the registered files */
+const FDINFO_TRIES = 16;
 /** io_submit's nr read at most */
 const SUBMIT_READ_MAX = 4096;
 /** event-loop turns before waiting in 1 ms naps (the usual case: microseconds) */
@@ -51,6 +63,8 @@ const POSITION_OF_FILE = 0xffff_ffff_ffff_ffffn;
 interface Area {
   start: number;
   end: number;
+  /** the inode of the mapped file (an io_uring instance) */
+  ino: number;
 }
 
 /** The SQE arrays and AIO completion rings a process maps. */
@@ -61,8 +75,9 @@ function submissionAreas(maps: string): { sqes: Area[]; aioRings: Area[] } {
     const f = line.split(/\s+/, 6);
     if (f.length < 6) continue;
     const [start, end] = f[0]!.split('-').map((h) => parseInt(h, 16));
-    if (f[5] === IO_URING_FILE && parseInt(f[2]!, 16) === IORING_OFF_SQES) sqes.push({ start: start!, end: end! });
-    else if (f[5] === '/[aio]') aioRings.push({ start: start!, end: end! });
+    const area = { start: start!, end: end!, ino: Number(f[4]) };
+    if (f[5] === IO_URING_FILE && parseInt(f[2]!, 16) === IORING_OFF_SQES) sqes.push(area);
+    else if (f[5] === '/[aio]') aioRings.push(area);
   }
   return { sqes, aioRings };
 }
@@ -70,6 +85,8 @@ function submissionAreas(maps: string): { sqes: Area[]; aioRings: Area[] } {
 export class SubmittedIo {
   /** per process, the iocb addresses seen in its io_submit calls */
   private readonly iocbsSeen = new Map<number, Set<number>>();
+  /** per process, when its memory was last searched for iocbs */
+  private readonly searched = new Map<number, number>();
 
   constructor(readonly mem: SubmissionSource) {}
 
@@ -102,13 +119,15 @@ export class SubmittedIo {
     const match = new Matcher(this.mem, pid, io);
     if (sc && sc !== 'running' && sc.nr === X86_64_SYSCALLS.io_submit) this.fromIoSubmit(match, Number(sc.args[1]), Number(sc.args[2]));
     if (match.found.length) return { candidates: dedupe(match.found) };
-    const { sqes, aioRings } = submissionAreas(this.mem.mapsText(pid) ?? '');
+    const maps = this.mem.mapsText(pid) ?? '';
+    const { sqes, aioRings } = submissionAreas(maps);
     for (const area of sqes) this.fromSqes(match, area);
     if (aioRings.length) this.fromKnownIocbs(match, aioRings);
+    if (aioRings.length && !match.found.length) this.fromSearch(match, maps);
     if (match.found.length) return { candidates: dedupe(match.found) };
-    if (match.fixedFile) return { unseen: 'io_uring with a registered file (IOSQE_FIXED_FILE): buffer not matched to this file' };
+    if (match.fixedFile) return { unseen: "io_uring with a registered file (IOSQE_FIXED_FILE) whose table the ring's fdinfo does not show" };
     if (sqes.length) return { unseen: 'io_uring: no submission queue entry names this request (its slot reused, or SQEs not mapped)' };
-    if (aioRings.length) return { unseen: 'libaio: io_submit returned before the request arrived and no iocb seen so far names it' };
+    if (aioRings.length) return { unseen: 'libaio: io_submit returned before the request arrived and no iocb in its memory names it' };
     const where = sc === 'running' ? 'running' : sc ? `syscall ${sc.nr}` : 'no syscall';
     return { unseen: `buffer not visible (caller in ${where}, no io_submit or io_uring submission queue in sight)` };
   }
@@ -145,10 +164,24 @@ export class SubmittedIo {
     for (const a of addrs) match.iocbAt(a);
   }
 
+  /** Iocbs found by searching the process's memory (remembered, so that its next requests need no search). */
+  private fromSearch(match: Matcher, maps: string): void {
+    const now = Date.now();
+    const last = this.searched.get(match.pid);
+    if (last !== undefined && now - last < IOCB_SEARCH_MS) return;
+    if (this.searched.size >= PROCESSES_KEPT) this.searched.clear();
+    this.searched.set(match.pid, now);
+    const fds = new Set(this.mem.fds(match.pid).filter((fd) => match.namesFile(fd)));
+    const addrs = searchIocbs(this.mem, match.pid, maps, fds);
+    this.remember(match.pid, addrs);
+    for (const a of addrs) match.iocbAt(a);
+  }
+
   private fromSqes(match: Matcher, area: Area): void {
     const raw = this.mem.readMemory(match.pid, area.start, Math.min(area.end - area.start, SQES_READ_MAX));
     if (!raw) return;
-    for (let at = 0; at + SQE_SIZE <= raw.length; at += SQE_SIZE) match.sqe(raw, at);
+    const registered = new RegisteredFiles(this.mem, match, area.ino);
+    for (let at = 0; at + SQE_SIZE <= raw.length; at += SQE_SIZE) match.sqe(raw, at, registered);
   }
 }
 
@@ -165,7 +198,7 @@ class Matcher {
     private readonly io: DirectIo,
   ) {}
 
-  private namesFile(fd: number): boolean {
+  namesFile(fd: number): boolean {
     let v = this.names.get(fd);
     if (v === undefined) {
       v = this.mem.fdInode(this.pid, fd) === this.io.node;
@@ -191,17 +224,74 @@ class Matcher {
     this.cover(kind.vector, cb.offset, cb.buf, cb.nbytes);
   }
 
-  sqe(raw: Buffer, at: number): void {
+  sqe(raw: Buffer, at: number, registered: RegisteredFiles): void {
     const e = decodeSqe(raw, at);
     const kind = sqeKind(e.opcode);
     if (!kind || kind.write !== this.io.write) return;
-    if (e.flags & IOSQE_FIXED_FILE) {
-      this.fixedFile = true;
+    const fixed = (e.flags & IOSQE_FIXED_FILE) !== 0;
+    if (fixed ? !registered.namesFile(e.fd) : !this.namesFile(e.fd)) {
+      if (fixed && !registered.known) this.fixedFile = true;
       return;
     }
-    if (!this.namesFile(e.fd)) return;
-    const start = e.off === POSITION_OF_FILE ? this.mem.filePosition(this.pid, e.fd) : Number(e.off);
+    // a registered file's position is not the fd's: offset -1 on one is not followed
+    const start = e.off !== POSITION_OF_FILE ? Number(e.off) : fixed ? undefined : this.mem.filePosition(this.pid, e.fd);
     if (start !== undefined) this.cover(kind.vector, start, e.addr, e.len);
+  }
+
+  /** The paths the process's fds on the request's file have (what a ring's registered-file table shows for it). */
+  filePaths(): Set<string> {
+    const out = new Set<string>();
+    for (const fd of this.mem.fds(this.pid)) {
+      if (!this.namesFile(fd)) continue;
+      const path = this.mem.fdPath(this.pid, fd);
+      if (path) out.add(path);
+    }
+    return out;
+  }
+}
+
+/**
+ * A ring's registered files (IORING_REGISTER_FILES), as its fdinfo lists
+ * them ("UserFiles:", then "index: path"): an entry with IOSQE_FIXED_FILE
+ * names the request's file when its slot's path is that of one of the
+ * process's fds on the file. Read on first use.
+ */
+class RegisteredFiles {
+  private paths: Map<number, string> | undefined;
+  private ours: Set<string> | undefined;
+
+  constructor(
+    private readonly mem: SubmissionSource,
+    private readonly match: Matcher,
+    private readonly ringIno: number,
+  ) {}
+
+  /** whether the ring's table could be read */
+  get known(): boolean {
+    return this.table().size > 0;
+  }
+
+  private table(): Map<number, string> {
+    if (this.paths) return this.paths;
+    this.paths = new Map();
+    for (const fd of this.mem.fds(this.match.pid)) {
+      if (this.mem.fdPath(this.match.pid, fd) !== IO_URING_FILE) continue;
+      let info = this.mem.fdInfoText(this.match.pid, fd) ?? '';
+      if (Number(/^ino:\s+(\d+)/m.exec(info)?.[1]) !== this.ringIno) continue;
+      // the table is printed only when the ring's lock could be taken at once (an SQPOLL thread holds it while it submits)
+      for (let i = 1; i < FDINFO_TRIES && !/^UserFiles:/m.test(info); i++) info = this.mem.fdInfoText(this.match.pid, fd) ?? '';
+      const list = /^UserFiles:[^\n]*\n((?:\s*\d+: [^\n]*\n)*)/m.exec(info)?.[1] ?? '';
+      for (const m of list.matchAll(/^\s*(\d+): (.*)$/gm)) this.paths.set(Number(m[1]), m[2]!);
+      break;
+    }
+    return this.paths;
+  }
+
+  namesFile(index: number): boolean {
+    const path = this.table().get(index);
+    if (path === undefined) return false;
+    this.ours ??= this.match.filePaths();
+    return this.ours.has(path);
   }
 }
 

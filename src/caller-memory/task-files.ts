@@ -6,8 +6,8 @@
 // it fails to read, and is opened again by number, so a reused id never reads
 // another process.
 
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { parseSyscall, type SyscallState } from './caller-memory.js';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { CallerMemory, parseSyscall, presentBits, type SyscallState } from './caller-memory.js';
 import { SYSCALLS_ARE_X86_64 } from './x86-64-syscalls.js';
 
 interface Task {
@@ -24,11 +24,15 @@ const FILES_KEPT = 16;
 export class TaskFiles {
   private readonly tasks = new Map<number, Task>();
   private readonly buf = Buffer.allocUnsafe(4096);
+  /** what is read whole each time (maps, fd lists, links) */
+  private readonly whole: CallerMemory;
 
   constructor(
     readonly root = '/proc',
     readonly decodesX86_64 = SYSCALLS_ARE_X86_64,
-  ) {}
+  ) {
+    this.whole = new CallerMemory(root, decodesX86_64);
+  }
 
   private task(tid: number): Task {
     let t = this.tasks.get(tid);
@@ -123,13 +127,30 @@ export class TaskFiles {
     return m ? Number(m[1]) : undefined;
   }
 
+  /** What an fd of a process links to. */
+  fdPath(pid: number, fd: number): string | undefined {
+    return this.whole.fdPath(pid, fd);
+  }
+
+  /** The whole of /proc/PID/fdinfo/FD (a ring's can be longer than the kept buffer). */
+  fdInfoText(pid: number, fd: number): string | undefined {
+    return this.whole.fdInfoText(pid, fd);
+  }
+
+  /** A process's open fd numbers. */
+  fds(pid: number): number[] {
+    return this.whole.fds(pid);
+  }
+
+  /** Whether each page of [addr, addr + npages·4 KiB) is present in RAM (pagemap bit 63), as CallerMemory.pagesPresent. */
+  pagesPresent(pid: number, addr: number, npages: number): boolean[] | undefined {
+    const b = Buffer.alloc(npages * 8);
+    return this.pread(pid, 'pagemap', b, b.length, (addr / 4096) * 8) === b.length ? presentBits(b, npages) : undefined;
+  }
+
   /** /proc/PID/maps, read whole each time (it changes with every mmap; longer than the kept buffer). */
   mapsText(pid: number): string | undefined {
-    try {
-      return readFileSync(`${this.root}/${pid}/maps`, 'latin1');
-    } catch {
-      return undefined;
-    }
+    return this.whole.mapsText(pid);
   }
 
   /** `len` bytes of process `pid`'s memory at `addr`, undefined unless all could be read. */
