@@ -252,7 +252,8 @@ class Matcher {
 
 /**
  * A ring's registered files (IORING_REGISTER_FILES), as its fdinfo lists
- * them ("UserFiles:", then "index: path"): an entry with IOSQE_FIXED_FILE
+ * them ("UserFiles:\tN", then "index: path", or only the name on older
+ * kernels): an entry with IOSQE_FIXED_FILE
  * names the request's file when its slot's path is that of one of the
  * process's fds on the file. Read on first use.
  */
@@ -278,10 +279,13 @@ class RegisteredFiles {
       if (this.mem.fdPath(this.match.pid, fd) !== IO_URING_FILE) continue;
       let info = this.mem.fdInfoText(this.match.pid, fd) ?? '';
       if (Number(/^ino:\s+(\d+)/m.exec(info)?.[1]) !== this.ringIno) continue;
-      // the table is printed only when the ring's lock could be taken at once (an SQPOLL thread holds it while it submits)
-      for (let i = 1; i < FDINFO_TRIES && !/^UserFiles:/m.test(info); i++) info = this.mem.fdInfoText(this.match.pid, fd) ?? '';
-      const list = /^UserFiles:[^\n]*\n((?:\s*\d+: [^\n]*\n)*)/m.exec(info)?.[1] ?? '';
-      for (const m of list.matchAll(/^\s*(\d+): (.*)$/gm)) this.paths.set(Number(m[1]), m[2]!);
+      // the entries are printed only when the ring's lock could be taken at once (an SQPOLL thread holds it while it submits)
+      for (let i = 0; i < FDINFO_TRIES && this.paths.size === 0; i++) {
+        if (i > 0) info = this.mem.fdInfoText(this.match.pid, fd) ?? '';
+        const list = /^UserFiles:\s*(\d+)\n((?:\s*\d+: [^\n]*\n)*)/m.exec(info);
+        if (!list || list[1] === '0') break;
+        for (const m of list[2]!.matchAll(/^\s*(\d+): (.*)$/gm)) this.paths.set(Number(m[1]), m[2]!);
+      }
       break;
     }
     return this.paths;
@@ -291,7 +295,8 @@ class RegisteredFiles {
     const path = this.table().get(index);
     if (path === undefined) return false;
     this.ours ??= this.match.filePaths();
-    return this.ours.has(path);
+    // older kernels list the file's name only, newer ones its path
+    return this.ours.has(path) || (!path.includes('/') && [...this.ours].some((p) => p.endsWith(`/${path}`)));
   }
 }
 

@@ -2,7 +2,7 @@
 // process submitted through io_submit (libaio) or io_uring, found from the
 // call's arguments, from iocbs its completion ring reported, or from the SQE
 // array it maps; and the reason given when it cannot be found.
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -158,12 +158,38 @@ describe('libaio: the iocbs of io_submit', () => {
     expect(submitted.bufferOf(TID, mem.syscall(TID), read(4096, 4096))).toEqual({ candidates: [[{ addr: 0x540000, len: 4096 }]] });
   });
 
-  test('the first requests of a process whose io_submit had returned: unseen, and the reason names libaio', () => {
-    maps([AIO_LINE]);
-    aioRing(AIO_RING, [0]);
-    syscall(TID, SYS.io_getevents, AIO_RING, 1, 1, 0x8000, 0);
-    const found = new SubmittedIo(mem).bufferOf(TID, mem.syscall(TID), read(0, 4096));
-    expect(found).toEqual({ unseen: expect.stringContaining('libaio') });
+  describe('the first submissions (io_submit returned, no completion yet): the process\'s anonymous memory is searched', () => {
+    const HEAP = 0x40_0000;
+    const HEAP_LINE = `${HEAP.toString(16)}-${(HEAP + 2 * 4096).toString(16)} rw-p 00000000 00:00 0                          [heap]`;
+    /** /proc/PID/pagemap: which pages of the heap are present */
+    const pagemap = (present: boolean[]) => {
+      const b = Buffer.alloc(present.length * 8);
+      present.forEach((p, i) => p && b.writeUInt8(0x80, i * 8 + 7));
+      closeSync(openSync(join(root, `${PID}/pagemap`), 'a'));
+      const fd = openSync(join(root, `${PID}/pagemap`), 'r+');
+      writeSync(fd, b, 0, b.length, (HEAP / 4096) * 8);
+      closeSync(fd);
+    };
+    beforeEach(() => {
+      mkdirSync(join(root, `${PID}/fd`), { recursive: true });
+      symlinkSync('/mnt/dev/nvme0n1', join(root, `${PID}/fd/${FD}`));
+      maps([AIO_LINE, HEAP_LINE]);
+      aioRing(AIO_RING, [0]);
+      syscall(TID, SYS.io_getevents, AIO_RING, 1, 1, 0x8000, 0);
+      // the iocb sits in the heap's second page, 8-byte aligned but not 64
+      poke(HEAP, Buffer.alloc(2 * 4096));
+      poke(HEAP + 4096 + 24, iocb(0, FD, 0x500000, 4096, 0));
+    });
+
+    test('an iocb on the file in a present page is found', () => {
+      pagemap([false, true]);
+      expect(new SubmittedIo(mem).bufferOf(TID, mem.syscall(TID), read(0, 4096))).toEqual({ candidates: [[{ addr: 0x500000, len: 4096 }]] });
+    });
+
+    test('pages not present are not read: unseen, and the reason names libaio', () => {
+      pagemap([true, false]);
+      expect(new SubmittedIo(mem).bufferOf(TID, mem.syscall(TID), read(0, 4096))).toEqual({ unseen: expect.stringContaining('libaio') });
+    });
   });
 });
 
@@ -198,10 +224,32 @@ describe('io_uring: the entries of the SQE array', () => {
     });
   });
 
-  test('an entry on a registered file (IOSQE_FIXED_FILE) cannot be tied to the file: unseen, saying so', () => {
-    maps([SQES_LINE]);
-    sqes(sqe(22, 0, 0n, 0x500000, 4096, 1));
-    expect(new SubmittedIo(mem).bufferOf(TID, undefined, read(0, 4096))).toEqual({ unseen: expect.stringContaining('IOSQE_FIXED_FILE') });
+  describe('registered files (IOSQE_FIXED_FILE: fd is an index into the ring\'s table, as its fdinfo lists it)', () => {
+    const RING_FD = 7;
+    beforeEach(() => {
+      mkdirSync(join(root, `${PID}/fd`), { recursive: true });
+      symlinkSync('/mnt/dev/nvme0n1', join(root, `${PID}/fd/${FD}`));
+      symlinkSync('/mnt/dev/nvme1n1', join(root, `${PID}/fd/${OTHER_FD}`));
+      symlinkSync('anon_inode:[io_uring]', join(root, `${PID}/fd/${RING_FD}`));
+      maps([SQES_LINE]);
+      sqes(sqe(22, 0, 0n, 0x600000, 4096, 1), sqe(22, 1, 0n, 0x500000, 4096, 1));
+    });
+    const ringInfo = (files: string) => file(`${PID}/fdinfo/${RING_FD}`, `pos:\t0\nino:\t1331548\nSqMask:\t0x3\n${files}UserBufs:\t0\n`);
+
+    test('the slot whose path is that of the process\'s fd on the file is the request\'s', () => {
+      ringInfo('UserFiles:\t2\n    0: /mnt/dev/nvme1n1\n    1: /mnt/dev/nvme0n1\n');
+      expect(new SubmittedIo(mem).bufferOf(TID, undefined, read(0, 4096))).toEqual({ candidates: [[{ addr: 0x500000, len: 4096 }]] });
+    });
+
+    test('an older kernel lists names only: the name of the fd\'s path matches', () => {
+      ringInfo('UserFiles:\t2\n    0: nvme1n1\n    1: nvme0n1\n');
+      expect(new SubmittedIo(mem).bufferOf(TID, undefined, read(0, 4096))).toEqual({ candidates: [[{ addr: 0x500000, len: 4096 }]] });
+    });
+
+    test('a table fdinfo does not list (the ring\'s lock was held every time): unseen, saying why', () => {
+      ringInfo('UserFiles:\t2\n');
+      expect(new SubmittedIo(mem).bufferOf(TID, undefined, read(0, 4096))).toEqual({ unseen: expect.stringContaining('IOSQE_FIXED_FILE') });
+    });
   });
 });
 

@@ -66,3 +66,26 @@ describe('P2pMappings', () => {
     expect(m.segmentsOf(PID, DEV, [{ addr: 0x10000, len: 0x1000 }])[0]!.mem.kind).toBe('host');
   });
 });
+
+describe('a request found among several submissions (stale io_uring entries, iocbs found by search)', () => {
+  const setup = () => {
+    const m = new P2pMappings(new CallerMemory(root, true));
+    m.set(17, { kind: 'p2p', alloc: alloc(5, '0000:04:00.0', 0x4000_0000) });
+    maps([[0x10000, 0x30000, 17]]);
+    return m;
+  };
+
+  test('candidates whose buffers are the same kind of memory decide the request (the first one)', () => {
+    const found = setup().segmentsFound(PID, DEV, { candidates: [[{ addr: 0x10000, len: 4096 }], [{ addr: 0x20000, len: 4096 }]] });
+    expect(found).toEqual({ segments: [{ addr: 0x10000, len: 4096, mem: { kind: 'p2p', alloc: { id: 5, provider: '0000:04:00.0', pgmap: 0x4000_0000 }, offset: 0 } }] });
+  });
+
+  test('one in P2P memory and one in host memory: which it was cannot be told, the request stays unclassified', () => {
+    const found = setup().segmentsFound(PID, DEV, { candidates: [[{ addr: 0x10000, len: 4096 }], [{ addr: 0x90000, len: 4096 }]] });
+    expect(found).toEqual({ unclassified: expect.stringContaining('several submissions') });
+  });
+
+  test('a buffer not found is unclassified with its reason', () => {
+    expect(setup().segmentsFound(PID, DEV, { unseen: 'libaio: …' })).toEqual({ unclassified: 'libaio: …' });
+  });
+});
