@@ -14,8 +14,9 @@ Lists p2pemu mounts: mount point, daemon pid, state (live; stale: the daemon is
 gone and the mount answers ENOTCONN; detached: unmounted with --lazy, the
 daemon still serves files opened before; not-mounted), topology and log file,
 and for live mounts the NVMe transfers per (client, provider, path):
-switch-local P2P, P2P through the host bridge, host memory, and refused
-requests, and the requests a daemon bug answered with EIO (details in the log):
+switch-local P2P, P2P through the host bridge, host memory, refused requests
+and unclassified ones (a caller with P2P mappings whose O_DIRECT buffer could
+not be found: served as host memory, the daemon log says why), and the requests a daemon bug answered with EIO (details in the log):
 asked of each daemon over its control socket, so those need root.
   --mount MNT   only the mount at MNT`;
 
