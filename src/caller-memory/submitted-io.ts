@@ -30,6 +30,8 @@ export type SubmissionSource = CallSource &
   fdPath(pid: number, fd: number): string | undefined;
   /** the whole of /proc/PID/fdinfo/FD */
   fdInfoText(pid: number, fd: number): string | undefined;
+  /** a task's name */
+  comm(tid: number): string;
   /** the inode number of a process's fd (fdinfo "ino:") */
   fdInode(pid: number, fd: number): number | undefined;
 };
@@ -105,12 +107,23 @@ export class SubmittedIo {
    */
   async bufferOfBlocked(tid: number, io: DirectIo): Promise<SubmittedBuffer> {
     let sc = this.mem.syscall(tid);
+    if (sc === 'running' && this.isRingThread(tid)) return this.find(tid, undefined, io);
     const deadline = Date.now() + RUNNING_WAIT_MS;
     for (let i = 0; sc === 'running' && Date.now() < deadline; i++) {
       await new Promise((r) => (i < RUNNING_SPINS ? setImmediate(r) : setTimeout(r, 1)));
       sc = this.mem.syscall(tid);
     }
     return this.bufferOf(tid, sc, io);
+  }
+
+  /**
+   * Whether a task is one of io_uring's own threads (the SQPOLL thread
+   * "iou-sqp-PID", io-wq workers "iou-wrk-PID"): it never waits in a call
+   * that names a buffer, and an SQPOLL thread may stay on a CPU for long, so
+   * waiting for it to block is pointless.
+   */
+  isRingThread(tid: number): boolean {
+    return this.mem.comm(tid).startsWith('iou-');
   }
 
   /** The submissions of process of `tid` (which waits in `sc`) that can be `io`. */

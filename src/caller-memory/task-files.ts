@@ -137,6 +137,11 @@ export class TaskFiles {
     return this.whole.fdInfoText(pid, fd);
   }
 
+  /** A task's name. */
+  comm(tid: number): string {
+    return this.whole.comm(tid);
+  }
+
   /** A process's open fd numbers. */
   fds(pid: number): number[] {
     return this.whole.fds(pid);

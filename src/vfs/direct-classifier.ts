@@ -89,7 +89,8 @@ export function createDirectClassifier(raw: unknown): (req: DirectRequest) => Di
     const maps = mapsOf(req.tid, doc.device, doc.generation);
     let segments: IoSegment[] = [{ len: req.len, mem: { kind: 'host' } }];
     if (maps.length > 0) {
-      const sc = blockedSyscall(req.tid);
+      let sc = blockedSyscall(req.tid);
+      if (sc === 'running' && submitted.isRingThread(req.tid)) sc = undefined;
       if (sc === 'running') return MAIN;
       const found = segmentsOfFound(maps, submitted.bufferOf(req.tid, sc, { node: req.node, offset: req.offset, len: req.len, write: req.write }));
       // the main thread counts an unclassified request and warns once per process

@@ -209,6 +209,19 @@ describe('io_uring: the entries of the SQE array', () => {
     expect(new SubmittedIo(mem).bufferOf(WORKER, undefined, { ...read(0, 4096), write: true })).toEqual({ candidates: [[{ addr: 0x500000, len: 4096 }]] });
   });
 
+  test('an SQPOLL thread still on a CPU is not waited for: its process\'s ring is read at once', async () => {
+    const SQ_THREAD = 5108;
+    file(`${SQ_THREAD}/status`, `Tgid:\t${PID}\n`);
+    file(`${SQ_THREAD}/comm`, `iou-sqp-${PID}\n`);
+    file(`${SQ_THREAD}/syscall`, 'running\n');
+    maps([SQES_LINE]);
+    sqes(sqe(22, FD, 0n, 0x500000, 4096));
+    const t0 = Date.now();
+    expect(await new SubmittedIo(mem).bufferOfBlocked(SQ_THREAD, read(0, 4096))).toEqual({ candidates: [[{ addr: 0x500000, len: 4096 }]] });
+    // the wait for a caller to block is RUNNING_WAIT_MS (2 s)
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
   test('offset -1 reads at the file position', () => {
     maps([SQES_LINE]);
     file(`${PID}/fdinfo/${FD}`, `pos:\t8192\nino:\t${NODE}\n`);
