@@ -3,6 +3,8 @@
 // struct aio_ring, the completion ring mapped at the io_context_t address).
 // Little-endian, 64-bit pointers; other architectures are not decoded.
 
+import type { BufferOp } from './user-buffer.js';
+
 /** IOCB_CMD_*: the operations whose buffer the kernel pins for O_DIRECT */
 export const IOCB_CMD = { PREAD: 0, PWRITE: 1, PREADV: 7, PWRITEV: 8 } as const;
 
@@ -38,21 +40,13 @@ export function decodeIocb(b: Buffer, at = 0): Iocb {
   };
 }
 
-/** Which iocb operations move data, and in which direction and form. */
-export function iocbKind(opcode: number): { write: boolean; vector: boolean } | undefined {
-  switch (opcode) {
-    case IOCB_CMD.PREAD:
-      return { write: false, vector: false };
-    case IOCB_CMD.PWRITE:
-      return { write: true, vector: false };
-    case IOCB_CMD.PREADV:
-      return { write: false, vector: true };
-    case IOCB_CMD.PWRITEV:
-      return { write: true, vector: true };
-    default:
-      return undefined;
-  }
-}
+/** The iocb operations that move data through a user buffer (or iovec array), and their direction. */
+export const IOCB_DATA_OPS: ReadonlyMap<number, BufferOp> = new Map([
+  [IOCB_CMD.PREAD, { write: false, vector: false }],
+  [IOCB_CMD.PWRITE, { write: true, vector: false }],
+  [IOCB_CMD.PREADV, { write: false, vector: true }],
+  [IOCB_CMD.PWRITEV, { write: true, vector: true }],
+]);
 
 /**
  * The user iocb addresses a completion ring has reported (io_event.obj of

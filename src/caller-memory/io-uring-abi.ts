@@ -4,6 +4,8 @@
 // offset IORING_OFF_SQES; an entry stays there after the kernel consumed it
 // until the process reuses its slot. Little-endian, 64-bit pointers.
 
+import type { BufferOp } from './user-buffer.js';
+
 /** the SQE array's mmap offset */
 export const IORING_OFF_SQES = 0x1000_0000;
 /** what /proc/PID/maps names the ring's mappings (and /proc/PID/fd links) */
@@ -42,20 +44,12 @@ export function decodeSqe(b: Buffer, at: number): Sqe {
   };
 }
 
-/** Which opcodes move data through a user buffer, in which direction and form. */
-export function sqeKind(opcode: number): { write: boolean; vector: boolean } | undefined {
-  switch (opcode) {
-    case IORING_OP.READ:
-    case IORING_OP.READ_FIXED:
-      return { write: false, vector: false };
-    case IORING_OP.WRITE:
-    case IORING_OP.WRITE_FIXED:
-      return { write: true, vector: false };
-    case IORING_OP.READV:
-      return { write: false, vector: true };
-    case IORING_OP.WRITEV:
-      return { write: true, vector: true };
-    default:
-      return undefined;
-  }
-}
+/** The opcodes that move data through a user buffer (or iovec array), and their direction (the fixed ones name an address in a registered buffer). */
+export const SQE_DATA_OPS: ReadonlyMap<number, BufferOp> = new Map([
+  [IORING_OP.READ, { write: false, vector: false }],
+  [IORING_OP.READ_FIXED, { write: false, vector: false }],
+  [IORING_OP.WRITE, { write: true, vector: false }],
+  [IORING_OP.WRITE_FIXED, { write: true, vector: false }],
+  [IORING_OP.READV, { write: false, vector: true }],
+  [IORING_OP.WRITEV, { write: true, vector: true }],
+]);

@@ -7,7 +7,7 @@
 // process's fds open on the request's file. What is found is only a
 // candidate: the request is matched against it as against any iocb.
 
-import { iocbKind, X86_64_IOCB_SIZE } from './aio-abi.js';
+import { IOCB_DATA_OPS, X86_64_IOCB_SIZE } from './aio-abi.js';
 
 const PAGE = 4096;
 /** bytes of a process's memory searched per search at most */
@@ -37,7 +37,7 @@ function anonymousWritable(maps: string): { start: number; end: number }[] {
 function looksLikeIocb(b: Buffer, at: number, fds: ReadonlySet<number>): boolean {
   return (
     fds.has(b.readUInt32LE(at + 20)) &&
-    iocbKind(b.readUInt16LE(at + 16)) !== undefined &&
+    IOCB_DATA_OPS.get(b.readUInt16LE(at + 16)) !== undefined &&
     // aio_reserved2 is zero (the kernel refuses anything else), aio_buf is set
     b.readBigUInt64LE(at + 48) === 0n &&
     b.readBigUInt64LE(at + 24) !== 0n

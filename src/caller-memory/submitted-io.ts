@@ -13,9 +13,9 @@
 // range (the kernel splits one submission into several requests).
 
 import type { SyscallState } from './caller-memory.js';
-import { decodeIocb, iocbKind, ringIocbAddresses, X86_64_IOCB_SIZE } from './aio-abi.js';
+import { decodeIocb, IOCB_DATA_OPS, ringIocbAddresses, X86_64_IOCB_SIZE } from './aio-abi.js';
 import { searchIocbs, type IocbSearchSource } from './iocb-search.js';
-import { decodeSqe, IO_URING_FILE, IORING_OFF_SQES, IOSQE_FIXED_FILE, SQE_SIZE, SQES_READ_MAX, sqeKind } from './io-uring-abi.js';
+import { decodeSqe, IO_URING_FILE, IORING_OFF_SQES, IOSQE_FIXED_FILE, SQE_SIZE, SQE_DATA_OPS, SQES_READ_MAX } from './io-uring-abi.js';
 import { rangesOfCall, readIovec, RUNNING_WAIT_MS, sliceRanges, type CallSource, type UserRange } from './user-buffer.js';
 import { X86_64_SYSCALLS } from './x86-64-syscalls.js';
 
@@ -232,14 +232,14 @@ class Matcher {
     const raw = this.mem.readMemory(this.pid, addr, X86_64_IOCB_SIZE);
     if (!raw) return;
     const cb = decodeIocb(raw);
-    const kind = iocbKind(cb.opcode);
+    const kind = IOCB_DATA_OPS.get(cb.opcode);
     if (!kind || kind.write !== this.io.write || !this.namesFile(cb.fd)) return;
     this.cover(kind.vector, cb.offset, cb.buf, cb.nbytes);
   }
 
   sqe(raw: Buffer, at: number, registered: RegisteredFiles): void {
     const e = decodeSqe(raw, at);
-    const kind = sqeKind(e.opcode);
+    const kind = SQE_DATA_OPS.get(e.opcode);
     if (!kind || kind.write !== this.io.write) return;
     const fixed = (e.flags & IOSQE_FIXED_FILE) !== 0;
     if (fixed ? !registered.namesFile(e.fd) : !this.namesFile(e.fd)) {

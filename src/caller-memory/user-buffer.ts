@@ -7,6 +7,12 @@
 import type { CallerMemory, SyscallState } from './caller-memory.js';
 import { X86_64_RW_CALLS } from './x86-64-syscalls.js';
 
+/** How a submitted operation names its user memory: direction, and whether through an iovec array. */
+export interface BufferOp {
+  write: boolean;
+  vector: boolean;
+}
+
 export interface UserRange {
   addr: number;
   len: number;
