@@ -14,6 +14,8 @@ export const IO_URING_FILE = 'anon_inode:[io_uring]';
 export const SQE_SIZE = 64;
 /** IOSQE_FIXED_FILE: fd is an index into the ring's registered files */
 export const IOSQE_FIXED_FILE = 1 << 0;
+/** IOSQE_BUFFER_SELECT: the kernel picks the buffer from a provided-buffer group at issue */
+export const IOSQE_BUFFER_SELECT = 1 << 5;
 /** bytes of an SQE array read at most (IORING_MAX_ENTRIES 32768 entries of 128 bytes) */
 export const SQES_READ_MAX = 32768 * 128;
 

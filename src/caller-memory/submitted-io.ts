@@ -15,7 +15,7 @@
 import type { SyscallState } from './caller-memory.js';
 import { decodeIocb, IOCB_DATA_OPS, ringIocbAddresses, X86_64_IOCB_SIZE } from './aio-abi.js';
 import { searchIocbs, type IocbSearchSource } from './iocb-search.js';
-import { decodeSqe, IO_URING_FILE, IORING_OFF_SQES, IOSQE_FIXED_FILE, SQE_SIZE, SQE_DATA_OPS, SQES_READ_MAX } from './io-uring-abi.js';
+import { decodeSqe, IO_URING_FILE, IORING_OFF_SQES, IOSQE_BUFFER_SELECT, IOSQE_FIXED_FILE, SQE_SIZE, SQE_DATA_OPS, SQES_READ_MAX } from './io-uring-abi.js';
 import { rangesOfCall, readIovec, RUNNING_WAIT_MS, sliceRanges, type CallSource, type UserRange } from './user-buffer.js';
 import { X86_64_SYSCALLS } from './x86-64-syscalls.js';
 
@@ -138,6 +138,7 @@ export class SubmittedIo {
     if (aioRings.length) this.fromKnownIocbs(match, aioRings);
     if (aioRings.length && !match.found.length) this.fromSearch(match, maps);
     if (match.found.length) return { candidates: dedupe(match.found) };
+    if (match.selectedBuffer) return { unseen: 'io_uring with a provided buffer (IOSQE_BUFFER_SELECT): the kernel picks it at issue' };
     if (match.fixedFile) return { unseen: "io_uring with a registered file (IOSQE_FIXED_FILE) whose table the ring's fdinfo does not show" };
     if (sqes.length) return { unseen: 'io_uring: no submission queue entry names this request (its slot reused, or SQEs not mapped)' };
     if (aioRings.length) return { unseen: 'libaio: io_submit returned before the request arrived and no iocb in its memory names it' };
@@ -203,6 +204,8 @@ class Matcher {
   readonly found: UserRange[][] = [];
   /** an entry with a registered file moved data in the request's direction */
   fixedFile = false;
+  /** an entry on the file let the kernel pick its buffer (IOSQE_BUFFER_SELECT) */
+  selectedBuffer = false;
   private readonly names = new Map<number, boolean>();
 
   constructor(
@@ -244,6 +247,10 @@ class Matcher {
     const fixed = (e.flags & IOSQE_FIXED_FILE) !== 0;
     if (fixed ? !registered.namesFile(e.fd) : !this.namesFile(e.fd)) {
       if (fixed && !registered.known) this.fixedFile = true;
+      return;
+    }
+    if (e.flags & IOSQE_BUFFER_SELECT) {
+      this.selectedBuffer = true;
       return;
     }
     // a registered file's position is not the fd's: offset -1 on one is not followed

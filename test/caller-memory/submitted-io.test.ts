@@ -222,6 +222,12 @@ describe('io_uring: the entries of the SQE array', () => {
     expect(Date.now() - t0).toBeLessThan(1000);
   });
 
+  test('an entry whose buffer the kernel picks from a provided-buffer group (IOSQE_BUFFER_SELECT): unseen, saying so', () => {
+    maps([SQES_LINE]);
+    sqes(sqe(22, FD, 0n, 0, 4096, 1 << 5));
+    expect(new SubmittedIo(mem).bufferOf(TID, undefined, read(0, 4096))).toEqual({ unseen: expect.stringContaining('IOSQE_BUFFER_SELECT') });
+  });
+
   test('offset -1 reads at the file position', () => {
     maps([SQES_LINE]);
     file(`${PID}/fdinfo/${FD}`, `pos:\t8192\nino:\t${NODE}\n`);
