@@ -107,13 +107,27 @@ export class SubmittedIo {
    */
   async bufferOfBlocked(tid: number, io: DirectIo): Promise<SubmittedBuffer> {
     let sc = this.mem.syscall(tid);
-    if (sc === 'running' && this.isRingThread(tid)) return this.find(tid, undefined, io);
+    if (sc === 'running') {
+      const early = this.bufferOfRunning(tid, io);
+      if (early) return early;
+    }
     const deadline = Date.now() + RUNNING_WAIT_MS;
     for (let i = 0; sc === 'running' && Date.now() < deadline; i++) {
       await new Promise((r) => (i < RUNNING_SPINS ? setImmediate(r) : setTimeout(r, 1)));
       sc = this.mem.syscall(tid);
     }
     return this.bufferOf(tid, sc, io);
+  }
+
+  /**
+   * The buffer of a request whose caller is on a CPU, when its submission
+   * tells without the syscall: a caller that reaps completions by polling
+   * (libaio's userspace reaping, a busy io_uring loop) or io_uring's own
+   * thread may never block. Undefined: wait for the caller to block.
+   */
+  bufferOfRunning(tid: number, io: DirectIo): SubmittedBuffer | undefined {
+    const found = this.find(tid, 'running', io);
+    return 'candidates' in found || this.isRingThread(tid) ? found : undefined;
   }
 
   /**

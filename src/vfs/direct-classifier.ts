@@ -89,10 +89,11 @@ export function createDirectClassifier(raw: unknown): (req: DirectRequest) => Di
     const maps = mapsOf(req.tid, doc.device, doc.generation);
     let segments: IoSegment[] = [{ len: req.len, mem: { kind: 'host' } }];
     if (maps.length > 0) {
-      let sc = blockedSyscall(req.tid);
-      if (sc === 'running' && submitted.isRingThread(req.tid)) sc = undefined;
-      if (sc === 'running') return MAIN;
-      const found = segmentsOfFound(maps, submitted.bufferOf(req.tid, sc, { node: req.node, offset: req.offset, len: req.len, write: req.write }));
+      const io = { node: req.node, offset: req.offset, len: req.len, write: req.write };
+      const sc = blockedSyscall(req.tid);
+      const buffer = sc === 'running' ? submitted.bufferOfRunning(req.tid, io) : submitted.bufferOf(req.tid, sc, io);
+      if (!buffer) return MAIN;
+      const found = segmentsOfFound(maps, buffer);
       // the main thread counts an unclassified request and warns once per process
       if ('unclassified' in found) return MAIN;
       segments = found.segments;

@@ -144,6 +144,18 @@ describe('libaio: the iocbs of io_submit', () => {
     expect(new SubmittedIo(mem).bufferOf(TID, mem.syscall(TID), { ...read(64 * KIB, 64 * KIB), write: true })).toEqual({ candidates: [[{ addr: 0x500000, len: 64 * KIB }]] });
   });
 
+  test('a caller that polls its ring for completions (never blocks): its iocb is found without waiting for it to block', async () => {
+    maps([AIO_LINE]);
+    aioRing(AIO_RING, [0x3000]);
+    poke(0x3000, iocb(0, FD, 0x500000, 4096, 0));
+    file(`${TID}/syscall`, 'running\n');
+    file(`${TID}/comm`, 'fio\n');
+    const t0 = Date.now();
+    expect(await new SubmittedIo(mem).bufferOfBlocked(TID, read(0, 4096))).toEqual({ candidates: [[{ addr: 0x500000, len: 4096 }]] });
+    // the wait for a caller to block is RUNNING_WAIT_MS (2 s)
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
   test('an iocb seen in an earlier io_submit is remembered for the process\'s later requests', () => {
     maps([AIO_LINE]);
     aioRing(AIO_RING, [0]);
