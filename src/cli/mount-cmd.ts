@@ -11,12 +11,13 @@ import { createLogger, LOG_LEVELS } from '../daemon/index.js';
 import { daemonAlive, readRecord } from '../daemon/index.js';
 import { defaultStateDir, LOG_NAME, openDaemonLog, prepareStateDir } from '../daemon/index.js';
 import { findMount, isStaleMount } from '../daemon/index.js';
-import { checkRootOnlyDir, DEFAULT_READERS, UnsafePathError } from '../daemon/index.js';
+import { checkRootOnlyDir, DEFAULT_READERS, DEFAULT_TRANSPORT, FUSE_TRANSPORTS, UnsafePathError, type FuseTransport } from '../daemon/index.js';
 import { modelOrExit, parse } from './args.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 import { LIVE_HANDLERS } from './live-handlers.js';
 
 export const MOUNT_USAGE = `usage: p2pemu mount MOUNTPOINT [--topology FILE] [--state DIR] [--profile NAME] [--foreground] [--log-level LEVEL] [--readers N]
+                    [--transport auto|uring|devfuse]
 
 Mounts an emulated PCI host at MOUNTPOINT (an existing directory) and returns
 once MOUNTPOINT/sys and MOUNTPOINT/dev are served; the daemon stays in the
@@ -36,7 +37,12 @@ otherwise the mount is refused (exit 2), since another user could swap it.
                     overrides the topology's profile field
   --foreground      run the daemon in this process until SIGINT/SIGTERM
   --log-level LEVEL fatal, error, warn, info (default), debug, trace, silent
-  --readers N       threads reading /dev/fuse (default: one per CPU, 2 to 4)`;
+  --readers N       threads reading /dev/fuse (default: one per CPU, 2 to 4)
+  --transport T     how requests reach the daemon: devfuse (default: read and
+                    write /dev/fuse), uring (FUSE over io_uring, a queue per
+                    CPU; fails where the kernel or the fuse module parameter
+                    enable_uring does not allow it) or auto (io_uring where
+                    allowed, else /dev/fuse with one info line in the log)`;
 
 const options = {
   topology: { type: 'string' },
@@ -45,6 +51,7 @@ const options = {
   foreground: { type: 'boolean' },
   'log-level': { type: 'string' },
   readers: { type: 'string' },
+  transport: { type: 'string' },
   'ready-fd': { type: 'string' }, // internal: the background parent's pipe
 } as const;
 
@@ -89,6 +96,8 @@ export async function mountCommand(argv: string[]): Promise<number> {
   if (!LOG_LEVELS.includes(level as never)) throw new CliError(`--log-level must be one of: ${LOG_LEVELS.join(', ')}`, EXIT_USAGE);
   const readers = values.readers === undefined ? DEFAULT_READERS : Number(values.readers);
   if (!Number.isInteger(readers) || readers < 1 || readers > 64) throw new CliError('--readers must be an integer from 1 to 64', EXIT_USAGE);
+  const transport = (values.transport ?? DEFAULT_TRANSPORT) as FuseTransport;
+  if (!FUSE_TRANSPORTS.includes(transport)) throw new CliError(`--transport must be one of: ${FUSE_TRANSPORTS.join(', ')}`, EXIT_USAGE);
 
   // Bad topology: one line, exit 2, and nothing created or mounted. Booting the
   // model here finds what only enumeration and probing can (bus conflicts, BAR space).
@@ -109,14 +118,14 @@ export async function mountCommand(argv: string[]): Promise<number> {
     const log = createLogger(level, logFile === undefined ? undefined : stateFileOrExit(() => openDaemonLog(stateDir)));
     let code: number;
     try {
-      code = await runDaemon({ mountpoint, spec, stateDir, logFile, readers, log, readyFd, control: LIVE_HANDLERS });
+      code = await runDaemon({ mountpoint, spec, stateDir, logFile, readers, transport, log, readyFd, control: LIVE_HANDLERS });
     } catch (err) {
       throw new CliError(`mount ${mountpoint} failed: ${(err as Error).message}`, err instanceof UnsafePathError ? EXIT_USAGE : 1);
     }
     // Workers blocked on /dev/fuse are gone after unmount; exit does not wait for stragglers.
     process.exit(code);
   }
-  const daemonArgs = [mountpoint, '--state', stateDir, '--log-level', level, '--readers', String(readers)];
+  const daemonArgs = [mountpoint, '--state', stateDir, '--log-level', level, '--readers', String(readers), '--transport', transport];
   if (values.topology !== undefined) daemonArgs.push('--topology', resolve(values.topology));
   if (values.profile !== undefined) daemonArgs.push('--profile', values.profile);
   return mountInBackground(daemonArgs, mountpoint, stateDir);

@@ -6,7 +6,7 @@ import { writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { TopologySpec } from '../config/index.js';
-import { FuseSession } from '../fuse/index.js';
+import { FuseSession, type FuseTransport } from '../fuse/index.js';
 import { mountDevice } from '../fuse/index.js';
 import { UnsafePathError } from '../memory/index.js';
 import { formatDmesg } from '../model/index.js';
@@ -24,6 +24,7 @@ export interface DaemonOptions {
   stateDir: string;
   logFile: string | undefined;
   readers: number;
+  transport: FuseTransport;
   log: Logger;
   /** fd to write "ready" (or "error …") to once the tree is served */
   readyFd: number | undefined;
@@ -83,7 +84,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   for (const r of host.klog.all()) klogLog.debug(formatDmesg(r).trimEnd());
   host.klog.onRecord((r) => klogLog.info(formatDmesg(r).trimEnd()));
 
-  const session = new FuseSession(host.vfs, { mountpoint, fsname: FSNAME, readers: opts.readers, log });
+  const session = new FuseSession(host.vfs, {
+    mountpoint,
+    fsname: FSNAME,
+    readers: opts.readers,
+    transport: opts.transport,
+    // test-only: as where io_uring is not allowed (the fallback and its error)
+    uringTestFailSetup: process.env.P2PEMU_TEST_URING_UNAVAILABLE === '1',
+    log,
+  });
   addHandlerErrorsFile(host.table, () => session.handlerBugs);
   try {
     await session.mount();

@@ -5,5 +5,6 @@ export * from './daemon-identity.js';
 export * from './logger.js';
 export * from './registry.js';
 export * from './state-dir.js';
-export { abortConnection, DEFAULT_READERS, findMount, isStaleMount, listMounts, mountDevice, unmountFuse, unmountStrict } from '../fuse/index.js';
+export { abortConnection, DEFAULT_READERS, DEFAULT_TRANSPORT, FUSE_TRANSPORTS, findMount, isStaleMount, listMounts, mountDevice, unmountFuse, unmountStrict } from '../fuse/index.js';
+export type { FuseTransport } from '../fuse/index.js';
 export { checkRootOnlyDir, UnsafePathError } from '../memory/index.js';

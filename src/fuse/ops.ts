@@ -27,6 +27,7 @@ import {
   FUSE_KERNEL_MINOR_VERSION,
   FUSE_KERNEL_VERSION,
   InitFlag,
+  InitFlag2,
   MAX_PAGES,
   MAX_WRITE,
 } from './protocol.js';
@@ -83,6 +84,10 @@ export const doInit: Handler = (s, r) => {
     InitFlag.MAX_PAGES |
     InitFlag.CACHE_SYMLINKS |
     InitFlag.INIT_EXT;
+  // FUSE over io_uring only where the session has a ring per queue ready: after
+  // this answer the kernel holds every request until all queues registered
+  s.kernelOffersUring = (init.flags2 & InitFlag2.OVER_IO_URING) !== 0;
+  s.overUring = s.uringWanted && s.kernelOffersUring;
   s.negotiated = { minor: Math.min(init.minor, FUSE_KERNEL_MINOR_VERSION), flags: init.flags & want };
   s.reply(
     r,
@@ -91,7 +96,7 @@ export const doInit: Handler = (s, r) => {
       minor: FUSE_KERNEL_MINOR_VERSION,
       maxReadahead: init.maxReadahead,
       flags: init.flags & want,
-      flags2: 0,
+      flags2: s.overUring ? InitFlag2.OVER_IO_URING : 0,
       maxBackground: 64,
       congestionThreshold: 48,
       maxWrite: MAX_WRITE,

@@ -77,6 +77,8 @@ export const InitFlag = {
 // flags2 bits (flag bit n ≥ 32 is flags2 bit n-32); not in the 7.38 header.
 export const InitFlag2 = {
   DIRECT_IO_ALLOW_MMAP: 1 << (36 - 32),
+  /** FUSE_OVER_IO_URING (7.42): requests come on io_uring queues once every queue registered */
+  OVER_IO_URING: 1 << (41 - 32),
 } as const;
 
 // fuse_open_out.open_flags

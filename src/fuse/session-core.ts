@@ -34,6 +34,12 @@ export function isHandlerBug(err: unknown): boolean {
 export class FuseSessionCore {
   negotiated: { minor: number; flags: number } | undefined;
   readonly handles: HandleTable;
+  /** the session has a ring ready for every queue: INIT may ask for FUSE_OVER_IO_URING */
+  uringWanted = false;
+  /** INIT offered FUSE_OVER_IO_URING (enable_uring on, kernel 6.14 or later) */
+  kernelOffersUring = false;
+  /** INIT was answered with FUSE_OVER_IO_URING: requests come on the rings */
+  overUring = false;
   private initialized = false;
   private onInit: (() => void)[] = [];
   private readonly retrieves = new Map<number, (offset: number, data: Buffer) => void>();

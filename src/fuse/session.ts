@@ -15,6 +15,7 @@ import { mountFuse, openFuseDevice, tuneBdi, unmountFuse, type BdiTuning } from 
 import { FuseSessionCore, type HandlerBug } from './session-core.js';
 import { NO_REPLY } from './ops-table.js';
 import type { FuseFilesystem } from './types.js';
+import { UringQueues } from './uring-queues.js';
 
 /**
  * make bench: readahead 2048 KiB took buffered 1 MiB reads from 0.28 to 0.42 of
@@ -32,7 +33,20 @@ const BDI_TUNING: BdiTuning = { readAheadKb: 2048, maxRatio: 100, strictLimit: f
  */
 export const DEFAULT_READERS = Math.min(4, Math.max(2, availableParallelism()));
 
+/**
+ * How requests reach the daemon: /dev/fuse reads and writes, FUSE over
+ * io_uring (a ring per CPU, native-notes/fuse-session.md), or io_uring where
+ * the kernel allows it and /dev/fuse otherwise.
+ */
+export type FuseTransport = 'auto' | 'uring' | 'devfuse';
+export const FUSE_TRANSPORTS: readonly FuseTransport[] = ['auto', 'uring', 'devfuse'];
+export const DEFAULT_TRANSPORT: FuseTransport = 'devfuse';
+
 export interface FuseSessionOptions {
+  /** default DEFAULT_TRANSPORT */
+  transport?: FuseTransport;
+  /** test-only: the io_uring rings cannot be made (as where io_uring is disabled) */
+  uringTestFailSetup?: boolean;
   mountpoint: string;
   fsname: string;
   /** reader threads blocking on /dev/fuse (page faults must be served while another request waits) */
@@ -47,6 +61,7 @@ export class FuseSession {
   private fd = -1;
   private core!: FuseSessionCore;
   private readers: Worker[] = [];
+  private queues: UringQueues | undefined;
   private notifier: Worker | undefined;
   private notifySeq = 1;
   private readonly pendingNotify = new Map<number, (error?: string) => void>();
@@ -64,15 +79,53 @@ export class FuseSession {
     return this.opts.mountpoint;
   }
 
+  /** The transport requests came on: 'uring' or 'devfuse' (known once mounted). */
+  transportInUse: 'uring' | 'devfuse' = 'devfuse';
+
   async mount(): Promise<void> {
     const log = this.opts.log;
     this.fd = openFuseDevice();
     const fd = this.fd;
     const replyFailed: ReplyFailure = (err) => log.warn({ err }, 'reply write failed');
-    this.core = new FuseSessionCore(this.fs, (buf) => sendReply(fd, buf, undefined, replyFailed), log.child({ subsys: 'fuse' }));
-    const initialized = new Promise<void>((res) => this.core.whenInitialized(res));
-    const count = this.opts.readers ?? DEFAULT_READERS;
+    const sink = (buf: Buffer) => {
+      if (!this.queues?.route(buf)) sendReply(fd, buf, undefined, replyFailed);
+    };
+    this.core = new FuseSessionCore(this.fs, sink, log.child({ subsys: 'fuse' }));
     const exits: Promise<void>[] = [];
+    const transport = this.opts.transport ?? DEFAULT_TRANSPORT;
+    if (transport !== 'devfuse') {
+      const started = await UringQueues.start({
+        fuseFd: fd,
+        tables: this.core.handles.buffers,
+        classifier: this.fs.dataPath?.classifier,
+        log,
+        dispatch: (buf) => this.core.dispatch(buf),
+        report: (msg) => this.readerReport(msg),
+        testFailSetup: this.opts.uringTestFailSetup,
+      });
+      if ('failed' in started) {
+        if (transport === 'uring') {
+          this.finish();
+          throw new Error(`--transport uring: cannot set up io_uring: ${started.failed}`);
+        }
+        log.info({ reason: started.failed }, 'FUSE over io_uring not available (io_uring setup failed); using /dev/fuse');
+      } else {
+        this.queues = started;
+        this.core.uringWanted = true;
+        exits.push(started.exited);
+      }
+    }
+    const initialized = new Promise<void>((res) =>
+      this.core.whenInitialized(() => {
+        // INIT is answered: the rings register now, or are not used at all
+        if (this.core.overUring) {
+          this.transportInUse = 'uring';
+          this.queues!.register();
+        } else this.queues?.leave();
+        res();
+      }),
+    );
+    const count = this.opts.readers ?? DEFAULT_READERS;
     const startReader = (i: number): Promise<void> =>
       new Promise((res) => {
         const inflight = new Int32Array(new SharedArrayBuffer(INFLIGHT_WORDS * 4));
@@ -81,8 +134,7 @@ export class FuseSession {
         let finished = false;
         w.on('message', (msg: ReaderMessage) => {
           if (msg instanceof Uint8Array) this.core.dispatch(Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength));
-          else if (msg.type === 'failed') this.core.handlerFailed(msg.op, msg.nodeid, new Error(msg.message));
-          else if (msg.type === 'reply-failed') log.warn({ reader: i, op: OPCODE_NAMES[msg.op] ?? msg.op, code: msg.code, err: msg.message }, 'reply write failed');
+          else if (msg.type === 'failed' || msg.type === 'reply-failed') this.readerReport(msg, i);
           else {
             finished = true;
             log.debug({ reader: i, code: msg.code }, 'reader finished');
@@ -121,6 +173,15 @@ export class FuseSession {
       throw err;
     }
     await initialized;
+    if (transport !== 'devfuse' && !this.core.overUring) {
+      const why = this.queues ? 'the kernel did not offer FUSE_OVER_IO_URING in INIT (fuse module parameter enable_uring off, or a kernel before 6.14)' : undefined;
+      if (transport === 'uring' && why) {
+        await this.unmount();
+        throw new Error(`--transport uring: ${why}`);
+      }
+      if (why) log.info(`FUSE over io_uring not available: ${why}; using /dev/fuse`);
+      this.queues = undefined;
+    } else if (this.core.overUring) log.info({ queues: this.queues!.count }, 'serving FUSE over io_uring');
     await tuneBdi(this.opts.mountpoint, BDI_TUNING).catch((err) => log.debug({ err }, 'cannot tune the bdi'));
     this.exited.then(() => {
       if (!this.unmounting) this.onLost?.('the kernel closed the connection (unmounted or aborted)');
@@ -165,9 +226,16 @@ export class FuseSession {
     return this.exited;
   }
 
+  /** A data-path failure or a refused reply, reported by a reader or an io_uring queue. */
+  private readerReport(msg: Exclude<ReaderMessage, Uint8Array>, reader?: number): void {
+    if (msg.type === 'failed') this.core.handlerFailed(msg.op, msg.nodeid, new Error(msg.message));
+    else if (msg.type === 'reply-failed') this.opts.log.warn({ reader, op: OPCODE_NAMES[msg.op] ?? msg.op, code: msg.code, err: msg.message }, 'reply write failed');
+  }
+
   private async terminateWorkers(): Promise<void> {
     // Workers blocked in read() cannot be terminated cleanly; the process exit ends them.
     await Promise.all(this.readers.map((w) => w.terminate().catch(() => undefined)));
+    await this.queues?.terminate();
     this.finish();
   }
 
