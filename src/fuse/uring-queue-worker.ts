@@ -15,7 +15,7 @@ import { NO_REPLY } from './ops-table.js';
 import { MAX_WRITE, OUT_HEADER_SIZE, READ_BUFFER_SIZE } from './protocol.js';
 import { readerProfile } from './reader-profile.js';
 import type { ReaderMessage } from './reader-protocol.js';
-import { allocRegion, IORING_OP_READ, IORING_OP_URING_CMD, makeEventfd, Ring, type Completion, type Region } from './uring-ring.js';
+import { allocRegion, freeRegion, IORING_OP_READ, IORING_OP_URING_CMD, makeEventfd, Ring, type Completion, type Region } from './uring-ring.js';
 import { QUEUE_CONTROL_STATE, QueueState, type QueueData, type QueueMessage, type QueueReply } from './uring-protocol.js';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 
@@ -43,24 +43,33 @@ interface Entry {
   reply: Buffer;
 }
 
-let ring: Ring;
-let entries: Entry[];
+let ring: Ring | undefined;
+let entries: Entry[] = [];
 let wake: { fd: number; buf: Region };
+
+/** Gives back the ring and the entries' memory (a worker's exit would leave them mapped). */
+function release(): void {
+  ring?.close();
+  for (const e of entries.splice(0)) freeRegion(e.mem);
+  if (wake) freeRegion(wake.buf);
+}
+
 try {
   if (testFailSetup) throw new Error('test: ring setup refused');
   ring = new Ring(ENTRIES * 2);
-  entries = Array.from({ length: ENTRIES }, () => {
+  for (let i = 0; i < ENTRIES; i++) {
     const mem = allocRegion(PAYLOAD + MAX_WRITE);
     // iov[0]: the headers, iov[1]: the payload
     mem.view.writeBigUInt64LE(mem.address, IOVECS);
     mem.view.writeBigUInt64LE(BigInt(HEADERS_SIZE), IOVECS + 8);
     mem.view.writeBigUInt64LE(mem.address + BigInt(PAYLOAD), IOVECS + 16);
     mem.view.writeBigUInt64LE(BigInt(MAX_WRITE), IOVECS + 24);
-    return { mem, reply: mem.view.subarray(PAYLOAD - OUT_HEADER_SIZE) };
-  });
+    entries.push({ mem, reply: mem.view.subarray(PAYLOAD - OUT_HEADER_SIZE) });
+  }
   wake = { fd: makeEventfd(), buf: allocRegion(4096) };
   post({ type: 'ring-ready', eventfd: wake.fd });
 } catch (err) {
+  release();
   post({ type: 'ring-failed', message: err instanceof Error ? err.message : String(err) });
   process.exit(0);
 }
@@ -73,7 +82,7 @@ const scratch = Buffer.allocUnsafe(READ_BUFFER_SIZE);
 const handedOn = new Map<number, number>();
 
 function queueCommand(op: number, index: number, commitId: bigint): void {
-  const sqe = ring.nextSqe();
+  const sqe = ring!.nextSqe();
   sqe.writeUInt8(IORING_OP_URING_CMD, 0);
   sqe.writeInt32LE(fuseFd, 4);
   sqe.writeUInt32LE(op, 8); // cmd_op
@@ -86,7 +95,7 @@ function queueCommand(op: number, index: number, commitId: bigint): void {
 }
 
 function queueWakeRead(): void {
-  const sqe = ring.nextSqe();
+  const sqe = ring!.nextSqe();
   sqe.writeUInt8(IORING_OP_READ, 0);
   sqe.writeInt32LE(wake.fd, 4);
   sqe.writeBigInt64LE(-1n, 8);
@@ -180,7 +189,7 @@ function takeReplies(): void {
 // INIT without FUSE_OVER_IO_URING the ring is not wanted.
 while (Atomics.load(control, QUEUE_CONTROL_STATE) === QueueState.WAIT) Atomics.wait(control, QUEUE_CONTROL_STATE, QueueState.WAIT);
 if (Atomics.load(control, QUEUE_CONTROL_STATE) !== QueueState.REGISTER) {
-  ring.close();
+  release();
   post({ type: 'queue-exit', code: 'not used' });
   process.exit(0);
 }
@@ -193,13 +202,13 @@ let exitCode = 'ENOTCONN';
 while (live > 0) {
   prof?.lap('decode');
   try {
-    ring.wait();
+    ring!.wait();
   } catch (err) {
     exitCode = (err as NodeJS.ErrnoException).code ?? 'unknown';
     break;
   }
   done.length = 0;
-  ring.drain(done);
+  ring!.drain(done);
   for (const c of done) {
     if (c.userData === EVENTFD_TAG) {
       takeReplies();
@@ -220,6 +229,6 @@ while (live > 0) {
   }
 }
 prof?.write();
-ring.close();
+release();
 // the session closes the eventfd after this thread is gone (it writes to it until then)
 post({ type: 'queue-exit', code: exitCode });

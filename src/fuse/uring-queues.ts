@@ -97,7 +97,10 @@ export class UringQueues {
         } else if (msg.type === 'ring-ready') {
           queue.eventfd = msg.eventfd;
           res(undefined);
-        } else if (msg.type === 'ring-failed') res(msg.message);
+        } else if (msg.type === 'ring-failed') {
+          finished = true;
+          res(msg.message);
+        }
         else if (msg.type === 'queue-error') log.error({ queue: qid }, msg.message);
         else if (msg.type === 'queue-exit') {
           finished = true;

@@ -31,6 +31,7 @@ interface Calls {
   setup: (nr: number, entries: number, params: Buffer) => number | bigint;
   enter: (nr: number, fd: number, toSubmit: number, minComplete: number, flags: number, sig: null, sz: number) => number | bigint;
   mmap: (addr: null, len: number, prot: number, flags: number, fd: number, off: number) => unknown;
+  munmap: (addr: unknown, len: number) => number;
   eventfd: (initval: number, flags: number) => number;
   close: (fd: number) => number;
 }
@@ -43,6 +44,7 @@ function lib(): Calls {
       setup: l.func('syscall', 'long', ['long', 'uint32_t', '_Inout_ uint8_t *']) as never,
       enter: l.func('syscall', 'long', ['long', 'int', 'uint32_t', 'uint32_t', 'uint32_t', 'void *', 'size_t']) as never,
       mmap: l.func('void *mmap(void *addr, size_t len, int prot, int flags, int fd, int64_t off)') as never,
+      munmap: l.func('int munmap(void *addr, size_t len)') as never,
       eventfd: l.func('int eventfd(unsigned int initval, int flags)') as never,
       close: l.func('int close(int fd)') as never,
     };
@@ -61,13 +63,19 @@ export function lastError(what: string): NodeJS.ErrnoException {
 export interface Region {
   view: Buffer;
   address: bigint;
+  ptr: unknown;
 }
 
 function map(len: number, flags: number, fd: number, offset: number, what: string): Region {
   const ptr = lib().mmap(null, len, PROT_RW, flags, fd, offset);
   const address = BigInt(koffi.address(ptr));
   if (address === 0xffffffffffffffffn) throw lastError(`mmap ${what}`);
-  return { view: Buffer.from(koffi.view(ptr, len)), address };
+  return { view: Buffer.from(koffi.view(ptr, len)), address, ptr };
+}
+
+/** Unmaps a region; its view must not be touched after. */
+export function freeRegion(r: Region): void {
+  lib().munmap(r.ptr, r.view.length);
 }
 
 /** Anonymous memory (entry headers and payloads), populated up front. */
@@ -93,6 +101,7 @@ export interface Completion {
 
 export class Ring {
   readonly fd: number;
+  private readonly regions: Region[] = [];
   private readonly sq: Buffer;
   private readonly cq: Buffer;
   private readonly sqes: Buffer;
@@ -120,9 +129,19 @@ export class Ring {
     const sqLen = p.readUInt32LE(40 + 24) + sqEntries * 4;
     const cqLen = p.readUInt32LE(80 + 20) + cqEntries * CQE_SIZE;
     const single = (features & IORING_FEAT_SINGLE_MMAP) !== 0;
-    this.sq = map(single ? Math.max(sqLen, cqLen) : sqLen, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQ_RING, 'sq ring').view;
-    this.cq = single ? this.sq : map(cqLen, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_CQ_RING, 'cq ring').view;
-    this.sqes = map(sqEntries * SQE_SIZE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES, 'sqes').view;
+    const ringMap = (len: number, offset: number, what: string) => {
+      const r = map(len, MAP_SHARED | MAP_POPULATE, fd, offset, what);
+      this.regions.push(r);
+      return r.view;
+    };
+    try {
+      this.sq = ringMap(single ? Math.max(sqLen, cqLen) : sqLen, IORING_OFF_SQ_RING, 'sq ring');
+      this.cq = single ? this.sq : ringMap(cqLen, IORING_OFF_CQ_RING, 'cq ring');
+      this.sqes = ringMap(sqEntries * SQE_SIZE, IORING_OFF_SQES, 'sqes');
+    } catch (err) {
+      this.close();
+      throw err;
+    }
     this.sqHead = p.readUInt32LE(40);
     this.sqTail = p.readUInt32LE(44);
     this.sqMask = this.sq.readUInt32LE(p.readUInt32LE(48));
@@ -170,7 +189,9 @@ export class Ring {
     this.cq.writeUInt32LE(head, this.cqHead);
   }
 
+  /** Unmaps the rings and closes the ring fd (the kernel cancels what is still queued). */
   close(): void {
+    for (const r of this.regions.splice(0)) freeRegion(r);
     closeFd(this.fd);
   }
 }

@@ -86,11 +86,14 @@ afterAll(() => {
   }
 });
 
+/** P2PEMU_TRANSPORT=uring|auto|devfuse: the suites' mounts use that FUSE transport (default: the CLI's). */
+export const TRANSPORT_ARGS = process.env.P2PEMU_TRANSPORT ? ['--transport', process.env.P2PEMU_TRANSPORT] : [];
+
 /** Mounts a topology (default: the embedded one) at a fresh directory. */
-export function mountTopology(topology?: string): Mount {
+export function mountTopology(topology?: string, extraArgs: string[] = []): Mount {
   const mnt = tempDir('p2pemu-mnt-');
   const state = tempDir('p2pemu-state-');
-  const args = ['mount', mnt, '--state', state, ...(topology ? ['--topology', topology] : [])];
+  const args = ['mount', mnt, '--state', state, ...(topology ? ['--topology', topology] : []), ...TRANSPORT_ARGS, ...extraArgs];
   const r = p2pemu(...args);
   if (r.code !== 0) throw new Error(`mount failed (${r.code}): ${r.stderr}`);
   const pid = Number(/daemon pid (\d+)/.exec(r.stdout)?.[1]);

@@ -1,0 +1,147 @@
+// mount --transport: FUSE over io_uring (a ring per CPU) against /dev/fuse,
+// and the fallback where io_uring is not allowed. The whole e2e suite also
+// runs over io_uring with P2PEMU_TRANSPORT=uring (native-notes/fuse-session.md).
+
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { canMount, CLI, describeMount, LSPCI, mounted, mountTopology, ROOT, RUN_DIR, sh, tempDir, type Mount } from './helpers.js';
+
+const uringAllowed = (() => {
+  try {
+    return readFileSync('/sys/module/fuse/parameters/enable_uring', 'utf8').trim() === 'Y';
+  } catch {
+    return false;
+  }
+})();
+
+/** io_uring instances the daemon holds open. */
+function rings(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`) === 'anon_inode:[io_uring]';
+    } catch {
+      return false;
+    }
+  }).length;
+}
+
+const possibleCpus = () => Number(readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim().split(/[-,]/).pop()) + 1;
+const daemonLog = (m: Mount) => readFileSync(join(m.state, 'daemon.log'), 'utf8');
+
+(uringAllowed ? describeMount : describe.skip)('mount --transport uring', () => {
+  let m: Mount;
+  let copyBin: string;
+  beforeAll(() => {
+    if (!canMount()) return;
+    m = mountTopology(undefined, ['--transport', 'uring']);
+    copyBin = join(tempDir('p2pemu-c-'), 'p2p-copy');
+    const r = sh(`gcc -O2 -o '${copyBin}' '${ROOT}/scripts/examples/p2p-copy.c'`);
+    if (r.code !== 0) throw new Error(r.stderr);
+  });
+  afterAll(() => m?.unmount());
+  const dev = (name: string) => `${m.mnt}/dev/${name}`;
+  const allocate = (bdf: string) => `${m.sysfs}/devices/${bdf}/p2pmem/allocate`;
+
+  test('the daemon serves over one io_uring per CPU and says so in its log', () => {
+    expect(rings(m.pid)).toBe(possibleCpus());
+    expect(daemonLog(m)).toContain('serving FUSE over io_uring');
+  });
+
+  test('lspci -vvv reads the tree; attributes read and write with the kernel\'s answers', () => {
+    expect(LSPCI(m, '-vvv -s 03:00.0')).toMatch(/Non-Volatile memory controller[\s\S]*Region 0: Memory at/);
+    expect(sh(`cat '${m.sysfs}/devices/0000:03:00.0/vendor'`).stdout).toBe('0x144d\n');
+    expect(sh(`(echo 1 > '${m.sysfs}/devices/0000:03:00.0/vendor') 2>&1`).stdout).toContain('Permission denied');
+    // enable_store(): a device with a driver bound refuses with EBUSY
+    expect(sh(`(echo 1 > '${m.sysfs}/devices/0000:03:00.0/enable') 2>&1`).stdout).toContain('Device or resource busy');
+  });
+
+  test('O_DIRECT 1 MiB and 4 KiB round trips through a namespace keep every byte; the BAR maps', () => {
+    const r = sh(`set -e
+      f=$(mktemp); head -c 4194304 /dev/urandom > $f
+      dd if=$f of='${dev('nvme2n1')}' bs=1M oflag=direct status=none
+      a=$(sha256sum < $f); b=$(dd if='${dev('nvme2n1')}' bs=4k count=1024 iflag=direct status=none | sha256sum)
+      rm -f $f; [ "$a" = "$b" ] && echo same`);
+    expect(r.stdout.trim()).toBe('same');
+    const bar = sh(`python3 -c "import mmap,os; fd=os.open('${m.sysfs}/devices/0000:03:00.0/resource0', os.O_RDWR); b=mmap.mmap(fd, 4096); print(b[0x38:0x3c].hex())"`);
+    expect(bar.stdout).toBe('02000000\n');
+  });
+
+  test('the P2P copy through a CMB is verified where allowed and refused with EREMOTEIO where not', () => {
+    sh(`head -c 4194304 /dev/urandom | dd of='${dev('nvme0n1')}' bs=1M iflag=fullblock oflag=direct status=none`);
+    const ok = sh(`'${copyBin}' '${dev('nvme0n1')}' '${dev('nvme1n1')}' '${allocate('0000:04:00.0')}' 4`);
+    expect(ok.stdout).toMatch(/copied 4 MiB .* verified$/m);
+    const refused = sh(`'${copyBin}' '${dev('nvme0n1')}' '${dev('nvme2n1')}' '${allocate('0000:04:00.0')}' 2`);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('Remote I/O error');
+  });
+
+  test('unmount leaves no mount and no daemon', async () => {
+    const pid = m.pid;
+    m.unmount();
+    expect(mounted(m.mnt)).toBe(false);
+    for (const end = Date.now() + 10_000; Date.now() < end && existsPid(pid); ) await new Promise((r) => setTimeout(r, 50));
+    expect(existsPid(pid)).toBe(false);
+  });
+});
+
+function existsPid(pid: number): boolean {
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+}
+
+describeMount('mount --transport devfuse and the fallback', () => {
+  test('--transport devfuse serves over /dev/fuse alone', () => {
+    const m = mountTopology(undefined, ['--transport', 'devfuse']);
+    try {
+      expect(rings(m.pid)).toBe(0);
+      expect(sh(`cat '${m.sysfs}/devices/0000:03:00.0/vendor'`).stdout).toBe('0x144d\n');
+      expect(daemonLog(m)).not.toContain('io_uring');
+    } finally {
+      m.unmount();
+    }
+  });
+
+  /** A mount where io_uring cannot be set up (the daemon's test switch), as where io_uring is disabled. */
+  const mountWithoutUring = (transport: string) => {
+    const mnt = tempDir('p2pemu-mnt-');
+    const state = tempDir('p2pemu-state-');
+    const env = { ...process.env, P2PEMU_RUN_DIR: RUN_DIR, P2PEMU_TEST_URING_UNAVAILABLE: '1' };
+    const r = spawnSync(process.execPath, [CLI, 'mount', mnt, '--state', state, '--transport', transport], { encoding: 'utf8', env, timeout: 60_000 });
+    return { r, mnt, state, pid: Number(/daemon pid (\d+)/.exec(r.stdout)?.[1]) };
+  };
+
+  test('--transport auto where io_uring cannot be set up: one info line in the log, served over /dev/fuse', () => {
+    const { r, mnt, state, pid } = mountWithoutUring('auto');
+    try {
+      expect(r.status).toBe(0);
+      expect(rings(pid)).toBe(0);
+      expect(sh(`cat '${mnt}/sys/bus/pci/devices/0000:03:00.0/vendor'`).stdout).toBe('0x144d\n');
+      const lines = readFileSync(join(state, 'daemon.log'), 'utf8').split('\n').filter((l) => l.includes('io_uring'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/"level":30.*FUSE over io_uring not available.*using \/dev\/fuse/);
+    } finally {
+      if (mounted(mnt)) spawnSync(process.execPath, [CLI, 'unmount', mnt], { env: { ...process.env, P2PEMU_RUN_DIR: RUN_DIR }, timeout: 30_000 });
+      if (mounted(mnt)) sh(`umount -l '${mnt}'`);
+    }
+  });
+
+  test('--transport uring where io_uring cannot be set up: a one-line error, exit 1, nothing mounted', () => {
+    const { r, mnt } = mountWithoutUring('uring');
+    if (mounted(mnt)) sh(`umount -l '${mnt}'`);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/--transport uring: cannot set up io_uring/);
+    expect(mounted(mnt)).toBe(false);
+  });
+
+  test('--transport with an unknown name is a usage error (exit 2)', () => {
+    const r = spawnSync(process.execPath, [CLI, 'mount', '/tmp', '--transport', 'pipe'], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--transport must be one of: auto, uring, devfuse');
+  });
+});
