@@ -6,7 +6,8 @@
 // failure), and writes bench-results.json: [{ name, value, unit, baseline,
 // ratio, target, met }]. BENCH_ONLY=bar,nvme,p2p,memory,run,big,transport,profile,model runs only
 // those sections (native-notes/performance.md says what each measures);
-// BENCH_READERS=N mounts with --readers N; BENCH_CLI=PATH/bin/p2pemu.js
+// BENCH_READERS=N mounts with --readers N, BENCH_TRANSPORT=T with
+// --transport T; BENCH_CLI=PATH/bin/p2pemu.js
 // measures another build's daemon (an older commit: the "before" figures).
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -260,6 +261,37 @@ if (section('transport')) {
     }
   } finally {
     try { sh(`umount -l '${dir}' 2>/dev/null`); } catch { /* unmounted */ }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// p2pemu itself over both transports (mount --transport uring / devfuse):
+// random 4 KiB O_DIRECT reads of nvme0n1 by 4 processes, the two mounts up
+// side by side and measured interleaved, and the daemon's CPU per request.
+if (section('transport')) {
+  const randio = helper(work, 'scripts/bench/randio.c');
+  const dir = mkdtempSync(join('/dev/shm', 'p2pemu-bench-uring-'));
+  const mounts = {};
+  const cpu = { devfuse: [], uring: [] };
+  try {
+    for (const t of ['devfuse', 'uring']) {
+      const mnt = join(dir, `mnt-${t}`);
+      sh(`mkdir -p '${mnt}'`);
+      mounts[t] = { mnt, pid: mount(mnt, ['--state', join(dir, `state-${t}`), '--transport', t]) };
+    }
+    const ops = 20000;
+    const run = (t) => () => {
+      const c = cpuPerRequest(mounts[t].pid, 4 * ops, () => Number(sh(`timeout 60 '${randio}' '${mounts[t].mnt}/dev/nvme0n1' 4 ${ops}`).trim()));
+      cpu[t].push(c);
+      return c.out;
+    };
+    const [u, d] = paired(run('uring'), run('devfuse'));
+    record('p2pemu random 4KiB O_DIRECT read, 4 processes: --transport uring vs devfuse', u, 'IOPS', d, { ratio: 1.3 });
+    for (const t of ['devfuse', 'uring']) record(`daemon CPU per random 4KiB read over ${t === 'uring' ? 'io_uring' : '/dev/fuse'}: user + system`, median(cpu[t].map((x) => x.user + x.sys)), 'us', null);
+  } catch (err) {
+    notes.push(`transport: p2pemu over io_uring not measured (${String(err.message).split('\n')[0]})`);
+  } finally {
+    for (const { mnt, pid } of Object.values(mounts)) unmount(mnt, pid);
     rmSync(dir, { recursive: true, force: true });
   }
 }

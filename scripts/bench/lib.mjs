@@ -68,7 +68,8 @@ export function record(name, value, unit, baseline, target) {
 
 export function mount(mnt, args, env = process.env) {
   const readers = process.env.BENCH_READERS && !args.includes('--readers') ? ['--readers', process.env.BENCH_READERS] : [];
-  const out = execFileSync(process.execPath, [CLI, 'mount', mnt, ...args, ...readers, '--log-level', 'warn'], { encoding: 'utf8', env });
+  const transport = process.env.BENCH_TRANSPORT && !args.includes('--transport') ? ['--transport', process.env.BENCH_TRANSPORT] : [];
+  const out = execFileSync(process.execPath, [CLI, 'mount', mnt, ...args, ...readers, ...transport, '--log-level', 'warn'], { encoding: 'utf8', env });
   return Number(/daemon pid (\d+)/.exec(out)[1]);
 }
 

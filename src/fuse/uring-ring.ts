@@ -78,9 +78,13 @@ export function freeRegion(r: Region): void {
   lib().munmap(r.ptr, r.view.length);
 }
 
-/** Anonymous memory (entry headers and payloads), populated up front. */
+/**
+ * Anonymous memory (entry headers and payloads). Not populated: a payload's
+ * pages are touched only as far as the largest request went (a queue per
+ * possible CPU, most of them idle).
+ */
 export function allocRegion(len: number): Region {
-  return map(len, MAP_PRIVATE_ANON | MAP_POPULATE, -1, 0, 'buffers');
+  return map(len, MAP_PRIVATE_ANON, -1, 0, 'buffers');
 }
 
 /** An eventfd: another thread wakes a queue waiting in its ring by writing it. */
