@@ -6,8 +6,8 @@
 // FUSE request's delivery as task work of that thread (fuse_uring_send_in_task(),
 // fs/fuse/dev_uring.c).
 
-import { constants } from 'node:os';
 import koffi from 'koffi';
+import { lastCallError } from '../memory/index.js';
 
 const SYS_IO_URING_SETUP = 425; // the same number on every architecture (generic syscall table)
 const SYS_IO_URING_ENTER = 426;
@@ -52,13 +52,6 @@ function lib(): Calls {
   return calls;
 }
 
-/** The errno of the last failed call, as Node names it. */
-export function lastError(what: string): NodeJS.ErrnoException {
-  const errno = koffi.errno();
-  const code = Object.entries(constants.errno).find(([, n]) => n === errno)?.[0] ?? `E${errno}`;
-  return Object.assign(new Error(`${what} failed: ${code}`), { errno, code });
-}
-
 /** Memory the kernel reads and writes by address: a view and its address. */
 export interface Region {
   view: Buffer;
@@ -69,7 +62,7 @@ export interface Region {
 function map(len: number, flags: number, fd: number, offset: number, what: string): Region {
   const ptr = lib().mmap(null, len, PROT_RW, flags, fd, offset);
   const address = BigInt(koffi.address(ptr));
-  if (address === 0xffffffffffffffffn) throw lastError(`mmap ${what}`);
+  if (address === 0xffffffffffffffffn) throw lastCallError(`mmap ${what}`);
   return { view: Buffer.from(koffi.view(ptr, len)), address, ptr };
 }
 
@@ -90,7 +83,7 @@ export function allocRegion(len: number): Region {
 /** An eventfd: another thread wakes a queue waiting in its ring by writing it. */
 export function makeEventfd(): number {
   const fd = lib().eventfd(0, EFD_CLOEXEC);
-  if (fd < 0) throw lastError('eventfd');
+  if (fd < 0) throw lastCallError('eventfd');
   return fd;
 }
 
@@ -124,7 +117,7 @@ export class Ring {
     const p = Buffer.alloc(120); // struct io_uring_params
     p.writeUInt32LE(IORING_SETUP_SQE128, 8);
     const fd = Number(c.setup(SYS_IO_URING_SETUP, entries, p));
-    if (fd < 0) throw lastError('io_uring_setup');
+    if (fd < 0) throw lastCallError('io_uring_setup');
     this.fd = fd;
     const sqEntries = p.readUInt32LE(0);
     const cqEntries = p.readUInt32LE(4);
@@ -174,7 +167,7 @@ export class Ring {
   wait(): void {
     const n = Number(lib().enter(SYS_IO_URING_ENTER, this.fd, this.pending, 1, IORING_ENTER_GETEVENTS, null, 0));
     if (n < 0) {
-      const err = lastError('io_uring_enter');
+      const err = lastCallError('io_uring_enter');
       if (err.code !== 'EINTR' && err.code !== 'EAGAIN' && err.code !== 'EBUSY') throw err;
       return;
     }

@@ -7,8 +7,8 @@
 // times over with four readers; make bench, native-notes/performance.md).
 // libfuse answers reads the same way (fuse_send_data_iov with splice).
 
-import { constants } from 'node:os';
 import koffi from 'koffi';
+import { lastCallError } from './native-error.js';
 
 const F_SETPIPE_SZ = 1031;
 const O_CLOEXEC = 0o2000000;
@@ -39,12 +39,7 @@ function lib(): Calls {
   return calls;
 }
 
-/** The errno of the last failed call, as Node names it. */
-function failure(what: string): NodeJS.ErrnoException {
-  const errno = koffi.errno();
-  const code = Object.entries(constants.errno).find(([, n]) => n === errno)?.[0];
-  return Object.assign(new Error(`${what} failed (errno ${errno})`), { errno, code: code ?? `E${errno}` });
-}
+const failure = lastCallError;
 
 /** A pipe a thread sends spliced replies through (one per thread: a reply must be whole in it). */
 export class SplicePipe {

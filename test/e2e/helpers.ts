@@ -4,7 +4,7 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { afterAll, describe } from 'vitest';
 
 export const ROOT = resolve(__dirname, '../..');
@@ -85,6 +85,14 @@ afterAll(() => {
     rmSync(d, { recursive: true, force: true });
   }
 });
+
+/** Compiles a C program of the repository (path from its root) into a temp dir: the binary's path. */
+export function compileC(source: string, flags = ''): string {
+  const bin = join(tempDir('p2pemu-c-'), basename(source, '.c'));
+  const r = sh(`gcc -O2 ${flags} -o '${bin}' '${join(ROOT, source)}'`);
+  if (r.code !== 0) throw new Error(r.stderr);
+  return bin;
+}
 
 /** P2PEMU_TRANSPORT=uring|auto|devfuse: the suites' mounts use that FUSE transport (default: the CLI's). */
 export const TRANSPORT_ARGS = process.env.P2PEMU_TRANSPORT ? ['--transport', process.env.P2PEMU_TRANSPORT] : [];

@@ -4,16 +4,14 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { mounted, mountTopology, p2pemu, ROOT, sh, tempDir, type Mount, describeMount, canMount } from './helpers.js';
+import { compileC, mounted, mountTopology, p2pemu, ROOT, sh, tempDir, type Mount, describeMount, canMount } from './helpers.js';
 
 let m: Mount;
 let copyBin: string;
 beforeAll(() => {
   if (!canMount()) return;
   m = mountTopology();
-  copyBin = join(tempDir('p2pemu-c-'), 'p2p-copy');
-  const r = sh(`gcc -O2 -o '${copyBin}' '${ROOT}/scripts/examples/p2p-copy.c'`);
-  if (r.code !== 0) throw new Error(r.stderr);
+  copyBin = compileC('scripts/examples/p2p-copy.c');
 });
 afterAll(() => m?.unmount());
 

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { canMount, CLI, describeMount, LSPCI, mounted, mountTopology, ROOT, RUN_DIR, sh, tempDir, type Mount } from './helpers.js';
+import { canMount, CLI, compileC, describeMount, LSPCI, mounted, mountTopology, RUN_DIR, sh, tempDir, type Mount } from './helpers.js';
 
 const uringAllowed = (() => {
   try {
@@ -36,9 +36,7 @@ const daemonLog = (m: Mount) => readFileSync(join(m.state, 'daemon.log'), 'utf8'
   beforeAll(() => {
     if (!canMount()) return;
     m = mountTopology(undefined, ['--transport', 'uring']);
-    copyBin = join(tempDir('p2pemu-c-'), 'p2p-copy');
-    const r = sh(`gcc -O2 -o '${copyBin}' '${ROOT}/scripts/examples/p2p-copy.c'`);
-    if (r.code !== 0) throw new Error(r.stderr);
+    copyBin = compileC('scripts/examples/p2p-copy.c');
   });
   afterAll(() => m?.unmount());
   const dev = (name: string) => `${m.mnt}/dev/${name}`;
