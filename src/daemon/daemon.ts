@@ -32,6 +32,12 @@ export interface DaemonOptions {
   control?: ControlHandlers;
 }
 
+/** P2PEMU_TEST_URING_UNAVAILABLE=setup|init (tests of the transport fallback): how io_uring is made unavailable. */
+function uringTestUnavailable(): 'setup' | 'init' | undefined {
+  const v = process.env.P2PEMU_TEST_URING_UNAVAILABLE;
+  return v === 'setup' || v === 'init' ? v : undefined;
+}
+
 /** The mount's device as /proc/PID/maps prints it ("00:2a"), from the "0:42" of mountinfo. */
 function mapsDevice(mountpoint: string, log: Logger): string | undefined {
   const dev = mountDevice(mountpoint);
@@ -90,7 +96,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     readers: opts.readers,
     transport: opts.transport,
     // test-only: as where io_uring is not allowed (the fallback and its error)
-    uringTestFailSetup: process.env.P2PEMU_TEST_URING_UNAVAILABLE === '1',
+    uringTestUnavailable: uringTestUnavailable(),
     log,
   });
   addHandlerErrorsFile(host.table, () => session.handlerBugs);

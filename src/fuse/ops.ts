@@ -86,7 +86,7 @@ export const doInit: Handler = (s, r) => {
     InitFlag.INIT_EXT;
   // FUSE over io_uring only where the session has a ring per queue ready: after
   // this answer the kernel holds every request until all queues registered
-  s.kernelOffersUring = (init.flags2 & InitFlag2.OVER_IO_URING) !== 0;
+  s.kernelOffersUring = (init.flags2 & InitFlag2.OVER_IO_URING) !== 0 && !s.uringOfferIgnored;
   s.overUring = s.uringWanted && s.kernelOffersUring;
   s.negotiated = { minor: Math.min(init.minor, FUSE_KERNEL_MINOR_VERSION), flags: init.flags & want };
   s.reply(

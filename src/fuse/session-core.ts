@@ -36,6 +36,8 @@ export class FuseSessionCore {
   readonly handles: HandleTable;
   /** the session has a ring ready for every queue: INIT may ask for FUSE_OVER_IO_URING */
   uringWanted = false;
+  /** test-only: INIT's offer of FUSE_OVER_IO_URING is not seen (as with enable_uring off) */
+  uringOfferIgnored = false;
   /** INIT offered FUSE_OVER_IO_URING (enable_uring on, kernel 6.14 or later) */
   kernelOffersUring = false;
   /** INIT was answered with FUSE_OVER_IO_URING: requests come on the rings */

@@ -45,8 +45,11 @@ export const DEFAULT_TRANSPORT: FuseTransport = 'devfuse';
 export interface FuseSessionOptions {
   /** default DEFAULT_TRANSPORT */
   transport?: FuseTransport;
-  /** test-only: the io_uring rings cannot be made (as where io_uring is disabled) */
-  uringTestFailSetup?: boolean;
+  /**
+   * test-only: io_uring is not allowed, as where io_uring_setup fails ('setup')
+   * or the kernel does not offer FUSE_OVER_IO_URING in INIT ('init': enable_uring off)
+   */
+  uringTestUnavailable?: 'setup' | 'init';
   mountpoint: string;
   fsname: string;
   /** reader threads blocking on /dev/fuse (page faults must be served while another request waits) */
@@ -101,7 +104,7 @@ export class FuseSession {
         log,
         dispatch: (buf) => this.core.dispatch(buf),
         report: (msg) => this.readerReport(msg),
-        testFailSetup: this.opts.uringTestFailSetup,
+        testFailSetup: this.opts.uringTestUnavailable === 'setup',
       });
       if ('failed' in started) {
         if (transport === 'uring') {
@@ -112,6 +115,7 @@ export class FuseSession {
       } else {
         this.queues = started;
         this.core.uringWanted = true;
+        this.core.uringOfferIgnored = this.opts.uringTestUnavailable === 'init';
         exits.push(started.exited);
       }
     }

@@ -104,37 +104,44 @@ describeMount('mount --transport devfuse and the fallback', () => {
     }
   });
 
-  /** A mount where io_uring cannot be set up (the daemon's test switch), as where io_uring is disabled. */
-  const mountWithoutUring = (transport: string) => {
+  /** A mount where io_uring is not allowed, through the daemon's test switch: ring setup fails, or INIT does not offer it (enable_uring off). */
+  const mountWithoutUring = (transport: string, how: 'setup' | 'init') => {
     const mnt = tempDir('p2pemu-mnt-');
     const state = tempDir('p2pemu-state-');
-    const env = { ...process.env, P2PEMU_RUN_DIR: RUN_DIR, P2PEMU_TEST_URING_UNAVAILABLE: '1' };
+    const env = { ...process.env, P2PEMU_RUN_DIR: RUN_DIR, P2PEMU_TEST_URING_UNAVAILABLE: how };
     const r = spawnSync(process.execPath, [CLI, 'mount', mnt, '--state', state, '--transport', transport], { encoding: 'utf8', env, timeout: 60_000 });
     return { r, mnt, state, pid: Number(/daemon pid (\d+)/.exec(r.stdout)?.[1]) };
   };
 
-  test('--transport auto where io_uring cannot be set up: one info line in the log, served over /dev/fuse', () => {
-    const { r, mnt, state, pid } = mountWithoutUring('auto');
-    try {
-      expect(r.status).toBe(0);
-      expect(rings(pid)).toBe(0);
-      expect(sh(`cat '${mnt}/sys/bus/pci/devices/0000:03:00.0/vendor'`).stdout).toBe('0x144d\n');
-      const lines = readFileSync(join(state, 'daemon.log'), 'utf8').split('\n').filter((l) => l.includes('io_uring'));
-      expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(/"level":30.*FUSE over io_uring not available.*using \/dev\/fuse/);
-    } finally {
-      if (mounted(mnt)) spawnSync(process.execPath, [CLI, 'unmount', mnt], { env: { ...process.env, P2PEMU_RUN_DIR: RUN_DIR }, timeout: 30_000 });
-      if (mounted(mnt)) sh(`umount -l '${mnt}'`);
-    }
-  });
+  describe.each([
+    ['io_uring cannot be set up', 'setup', /cannot set up io_uring/],
+    ['INIT does not offer FUSE over io_uring', 'init', /the kernel did not offer FUSE_OVER_IO_URING in INIT/],
+  ] as const)('where %s', (_, how, reason) => {
+    test('--transport auto: one info line in the log, served over /dev/fuse', () => {
+      const { r, mnt, state, pid } = mountWithoutUring('auto', how);
+      try {
+        expect(r.status).toBe(0);
+        expect(rings(pid)).toBe(0);
+        expect(sh(`cat '${mnt}/sys/bus/pci/devices/0000:03:00.0/vendor'`).stdout).toBe('0x144d\n');
+        const lines = readFileSync(join(state, 'daemon.log'), 'utf8').split('\n').filter((l) => l.includes('io_uring'));
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toMatch(/"level":30.*FUSE over io_uring not available.*using \/dev\/fuse/);
+      } finally {
+        if (mounted(mnt)) spawnSync(process.execPath, [CLI, 'unmount', mnt], { env: { ...process.env, P2PEMU_RUN_DIR: RUN_DIR }, timeout: 30_000 });
+        if (mounted(mnt)) sh(`umount -l '${mnt}'`);
+      }
+    });
 
-  test('--transport uring where io_uring cannot be set up: a one-line error, exit 1, nothing mounted', () => {
-    const { r, mnt } = mountWithoutUring('uring');
-    if (mounted(mnt)) sh(`umount -l '${mnt}'`);
-    expect(r.status).toBe(1);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/--transport uring: cannot set up io_uring/);
-    expect(mounted(mnt)).toBe(false);
+    test('--transport uring: a one-line error, exit 1, nothing left mounted', () => {
+      const { r, mnt } = mountWithoutUring('uring', how);
+      const wasMounted = mounted(mnt);
+      if (wasMounted) sh(`umount -l '${mnt}'`);
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(reason);
+      expect(r.stderr).toContain('--transport uring');
+      expect(wasMounted).toBe(false);
+    });
   });
 
   test('--transport with an unknown name is a usage error (exit 2)', () => {
