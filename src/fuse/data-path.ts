@@ -26,9 +26,6 @@ const UNDECIDED = undefined;
 // the backing file where the transport can (memory/splice.ts): the kernel's
 // copy into the caller is the only one (native-notes/performance.md).
 const SPLICE_FROM = 16 << 10;
-// Copies from this size are handed to another thread where the transport can
-// (an io_uring queue: its thread keeps taking requests meanwhile).
-const COPY_ASIDE_FROM = 64 << 10;
 
 /** One request in a transport thread and the way its reply leaves. */
 export interface Exchange {
@@ -44,17 +41,7 @@ export interface Exchange {
   splice?: (header: Buffer, backingFd: number, position: number, want: number) => void;
   /** hands the request to the main thread */
   toMain(): void;
-  /**
-   * Starts a large copy on another thread: a pread of len bytes of fd at
-   * position into the reply's payload (write false) or a pwrite of the
-   * request's data (write true). done runs later in this thread with the bytes
-   * moved (or -errno), that request's reply buffer and its send. Absent: the
-   * transport cannot, the copy is done here.
-   */
-  copyAside?: (write: boolean, fd: number, position: number, len: number, done: CopyDone) => void;
 }
-
-export type CopyDone = (moved: number, reply: Buffer, send: (len: number) => void) => void;
 
 export type Post = (msg: ReaderMessage, transfer?: ArrayBuffer[]) => void;
 
@@ -79,17 +66,9 @@ export class DataPath {
   }
 
   /** A data-path failure (answered EIO, or handed to the main thread): the main thread counts and logs it like a handler bug. */
-  private failed(x: Exchange | number, op: 'READ' | 'WRITE', err: unknown, answeredEio = true): void {
+  private failed(x: Exchange, op: 'READ' | 'WRITE', err: unknown, answeredEio = true): void {
     const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    const nodeid = typeof x === 'number' ? x : readU64(x.req, 16);
-    this.post({ type: 'failed', op: answeredEio ? op : `${op} (classifier)`, nodeid, message });
-  }
-
-  /** A copy done aside failed: logged as a data-path failure, answered EIO (the reply already holds the unique). */
-  private copyFailed(nodeid: number, op: 'READ' | 'WRITE', moved: number, reply: Buffer, send: (len: number) => void): void {
-    this.failed(nodeid, op, moved < 0 ? new Error(`errno ${-moved}`) : new Error('backing file ended inside the reply'));
-    writeOutHeader(reply, OUT_HEADER_SIZE, EIO, reply);
-    send(OUT_HEADER_SIZE);
+    this.post({ type: 'failed', op: answeredEio ? op : `${op} (classifier)`, nodeid: readU64(x.req, 16), message });
   }
 
   /** A reply the kernel refused: the main thread logs it. */
@@ -148,17 +127,6 @@ export class DataPath {
     if (verdict === null) return;
     const position = this.table.offset(fh) + offset;
     writeOutHeader(reply, OUT_HEADER_SIZE + want, 0, req);
-    if (want >= COPY_ASIDE_FROM && x.copyAside) {
-      const nodeid = readU64(req, 16);
-      x.copyAside(false, backingFd, position, want, (moved, out, send) => {
-        if (moved !== want) return this.copyFailed(nodeid, 'READ', moved, out, send);
-        send(OUT_HEADER_SIZE + want);
-        this.table.count(fh, false, want);
-        verdict?.count();
-      });
-      prof?.lap('data');
-      return;
-    }
     try {
       if (want < SPLICE_FROM || !x.splice) {
         if (preadSync(backingFd, reply.subarray(OUT_HEADER_SIZE, OUT_HEADER_SIZE + want), position) !== want) throw new Error('backing file ended inside the reply');
@@ -221,20 +189,6 @@ export class DataPath {
     this.prof?.lap('decode');
     const verdict = decide && len > 0 ? this.decided(x, fh, offset, len, true) : UNDECIDED;
     if (verdict === null) return;
-    if (len >= COPY_ASIDE_FROM && x.copyAside) {
-      const nodeid = readU64(req, 16);
-      writeOutHeader(x.reply, OUT_HEADER_SIZE + 8, 0, req);
-      x.copyAside(true, backingFd, this.table.offset(fh) + offset, len, (moved, out, send) => {
-        if (moved < 0) return this.copyFailed(nodeid, 'WRITE', moved, out, send);
-        out.writeUInt32LE(moved, OUT_HEADER_SIZE);
-        out.writeUInt32LE(0, OUT_HEADER_SIZE + 4);
-        send(OUT_HEADER_SIZE + 8);
-        this.table.count(fh, true, moved);
-        verdict?.count();
-      });
-      this.prof?.lap('data');
-      return;
-    }
     let done = 0;
     // pwrite beats a memcpy into the shared mapping here (0.49 vs 0.43 of raw, make bench)
     try {

@@ -7,19 +7,17 @@
 // answers with FUSE_IO_URING_CMD_COMMIT_AND_FETCH (fuse_uring_commit_fetch()).
 // Requests for the main thread are posted there; their replies come back on a
 // port, and an eventfd read queued on the same ring wakes this thread for them.
-// Large copies go to a copy thread (uring-copy.ts), which wakes it the same way.
 
 import { readU64 } from './codec.js';
-import { DataPath, loadClassifier, type CopyDone, type Exchange } from './data-path.js';
+import { DataPath, loadClassifier, type Exchange } from './data-path.js';
 import { HandleTable } from './handle-table.js';
 import { NO_REPLY } from './ops-table.js';
 import { MAX_WRITE, OUT_HEADER_SIZE, READ_BUFFER_SIZE } from './protocol.js';
 import { readerProfile } from './reader-profile.js';
 import type { ReaderMessage } from './reader-protocol.js';
 import { allocRegion, freeRegion, IORING_OP_READ, IORING_OP_URING_CMD, makeEventfd, Ring, type Completion, type Region } from './uring-ring.js';
-import { CopyJobs } from './uring-copy.js';
 import { QUEUE_CONTROL_STATE, QueueState, type QueueData, type QueueMessage, type QueueReply } from './uring-protocol.js';
-import { parentPort, receiveMessageOnPort, Worker, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 
 const CMD_REGISTER = 1;
 const CMD_COMMIT_AND_FETCH = 2;
@@ -82,10 +80,6 @@ const path = new DataPath(new HandleTable(tables), await loadClassifier(classifi
 const scratch = Buffer.allocUnsafe(READ_BUFFER_SIZE);
 /** unique -> entry, for the replies of requests handed to the main thread */
 const handedOn = new Map<number, number>();
-/** the copy thread, started by the first large copy (most queues never see one) */
-let copier: { jobs: CopyJobs; worker: Worker; exited: Promise<void> } | undefined;
-/** entry index -> what to do when its copy is done */
-const copying = new Map<number, CopyDone>();
 
 function queueCommand(op: number, index: number, commitId: bigint): void {
   const sqe = ring!.nextSqe();
@@ -137,28 +131,7 @@ const exchange: Exchange & { index: number } = {
     }
     post(copy, [copy.buffer]);
   },
-  copyAside: (write, fd, position, len, done) => {
-    if (!copier) {
-      const jobs = CopyJobs.create(ENTRIES);
-      const worker = new Worker(new URL('./uring-copy-worker.js', import.meta.url), { workerData: { jobs: jobs.buffer, eventfd: wake.fd } });
-      copier = { jobs, worker, exited: new Promise((res) => worker.on('exit', () => res())) };
-    }
-    const index = exchange.index;
-    copying.set(index, done);
-    // a READ's data goes to the payload, a WRITE's data is there already
-    copier.jobs.post(index, { write, fd, address: entries[index]!.mem.address + BigInt(PAYLOAD), len, position });
-  },
 };
-
-/** Copies the copy thread has finished: each entry's reply is committed. */
-function takeCopies(): void {
-  for (const [index, done] of copying) {
-    const moved = copier!.jobs.take(index);
-    if (moved === undefined) continue;
-    copying.delete(index);
-    done(moved, entries[index]!.reply, (len) => commit(index, len));
-  }
-}
 
 function writeEmptyReply(index: number, req: Buffer): void {
   const reply = entries[index]!.reply;
@@ -239,7 +212,6 @@ while (live > 0) {
   for (const c of done) {
     if (c.userData === EVENTFD_TAG) {
       takeReplies();
-      if (copying.size > 0) takeCopies();
       if (c.res >= 0) queueWakeRead();
       continue;
     }
@@ -257,11 +229,6 @@ while (live > 0) {
   }
 }
 prof?.write();
-if (copier) {
-  // it writes the eventfd, which the session closes once this thread is gone
-  copier.jobs.stop();
-  await copier.exited;
-}
 release();
 // the session closes the eventfd after this thread is gone (it writes to it until then)
 post({ type: 'queue-exit', code: exitCode });

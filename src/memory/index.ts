@@ -1,5 +1,4 @@
 // Real memory behind the emulated devices: BAR memfds and their views, namespace images, safe files (the only file other layers import).
-export * from './address-io.js';
 export * from './bar-store.js';
 export * from './bar-view.js';
 export * from './fd-io.js';
