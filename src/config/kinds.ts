@@ -1,15 +1,9 @@
 // What each endpoint kind looks like when the topology file says nothing more:
 // IDs of a real part of that kind, its class code, BARs, link and driver.
 
-import type { BarSpec, EndpointKind, LinkSpec } from './spec.js';
+import type { BarSpec, EndpointKind, LinkSpec, PciIds } from './spec.js';
 
-export interface KindDefaults {
-  vendor: number;
-  device: number;
-  subsystemVendor: number;
-  subsystemDevice: number;
-  revision: number;
-  classCode: number;
+export interface KindDefaults extends PciIds {
   /** positions come from the endpoint that takes these defaults */
   bars: Omit<BarSpec, 'at'>[];
   link: LinkSpec;

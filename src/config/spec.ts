@@ -121,15 +121,19 @@ export interface SriovSpec {
   vfs: VfSpec[];
 }
 
-export interface EndpointSpec extends Located {
-  kind: EndpointKind;
-  name: string;
+/** What a function's header says it is: IDs, revision and class code. */
+export interface PciIds {
   vendor: number;
   device: number;
   subsystemVendor: number;
   subsystemDevice: number;
   revision: number;
   classCode: number;
+}
+
+export interface EndpointSpec extends Located, PciIds {
+  kind: EndpointKind;
+  name: string;
   bars: BarSpec[];
   link: LinkSpec;
   maxLink: LinkSpec;

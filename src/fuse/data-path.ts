@@ -160,7 +160,7 @@ export class DataPath {
   private decided(x: Exchange, fh: number, offset: number, len: number, write: boolean): Extract<DirectVerdict, { kind: 'serve' }> | null {
     let v: DirectVerdict = { kind: 'main' };
     try {
-      v = this.classify!({ slot: this.table.statsSlot(fh), tid: x.req.readUInt32LE(32), node: Number(x.req.readBigUInt64LE(16)), offset, len, write });
+      v = this.classify!({ slot: this.table.statsSlot(fh), tid: x.req.readUInt32LE(32), node: readU64(x.req, 16), offset, len, write });
     } catch (err) {
       // a bug in the classifier: the main thread decides (and the bug is logged)
       this.failed(x, write ? 'WRITE' : 'READ', err, false);

@@ -3,6 +3,7 @@
 // numbers and windows. Every model fact that config space holds is read from
 // the bytes here, so a setpci write or an edited recording changes it.
 
+import type { PciIds } from '../../config/index.js';
 import * as R from './regs.js';
 
 const u8 = (cfg: Buffer, off: number) => (off < cfg.length ? cfg[off]! : 0xff);
@@ -53,14 +54,7 @@ export function pcieType(cfg: Buffer): number | undefined {
   return exp ? (u16(cfg, exp + R.PCI_EXP_FLAGS) >>> 4) & 0xf : undefined;
 }
 
-export interface ConfigIds {
-  vendor: number;
-  device: number;
-  subsystemVendor: number;
-  subsystemDevice: number;
-  revision: number;
-  classCode: number;
-}
+export type ConfigIds = PciIds;
 
 // kernel: pci_setup_device(), drivers/pci/probe.c: IDs, class and revision; subsystem IDs from the header (or the bridge's SSVID capability)
 export function idsFromConfig(cfg: Buffer): ConfigIds {
