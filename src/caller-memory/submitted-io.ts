@@ -70,6 +70,12 @@ interface Area {
 }
 
 /** The SQE arrays and AIO completion rings a process maps. */
+interface SubmissionAreas {
+  maps: string;
+  sqes: Area[];
+  aioRings: Area[];
+}
+
 function submissionAreas(maps: string): { sqes: Area[]; aioRings: Area[] } {
   const sqes: Area[] = [];
   const aioRings: Area[] = [];
@@ -87,6 +93,8 @@ function submissionAreas(maps: string): { sqes: Area[]; aioRings: Area[] } {
 export class SubmittedIo {
   /** per process, the iocb addresses seen in its io_submit calls */
   private readonly iocbsSeen = new Map<number, Set<number>>();
+  /** per process, its io_uring SQE arrays and AIO rings as its maps last showed them */
+  private readonly areas = new Map<number, SubmissionAreas>();
   /** per process, when its memory was last searched for iocbs */
   private readonly searched = new Map<number, number>();
 
@@ -146,11 +154,18 @@ export class SubmittedIo {
     const match = new Matcher(this.mem, pid, io);
     if (sc && sc !== 'running' && sc.nr === X86_64_SYSCALLS.io_submit) this.fromIoSubmit(match, Number(sc.args[1]), Number(sc.args[2]));
     if (match.found.length) return { candidates: dedupe(match.found) };
-    const maps = this.mem.mapsText(pid) ?? '';
-    const { sqes, aioRings } = submissionAreas(maps);
-    for (const area of sqes) this.fromSqes(match, area);
-    if (aioRings.length) this.fromKnownIocbs(match, aioRings);
-    if (aioRings.length && !match.found.length) this.fromSearch(match, maps);
+    // the areas a process submits through change only at io_uring_setup/io_setup and
+    // their unmapping: the last maps read is tried first, and read again on a miss
+    // (a maps read costs hundreds of µs for a large process, more than the request)
+    let known = this.areas.get(pid);
+    if (known) {
+      this.fromAreas(match, known);
+      if (match.found.length) return { candidates: dedupe(match.found) };
+    }
+    known = this.readAreas(pid);
+    const { sqes, aioRings } = known;
+    this.fromAreas(match, known);
+    if (aioRings.length && !match.found.length) this.fromSearch(match, known.maps);
     if (match.found.length) return { candidates: dedupe(match.found) };
     if (match.selectedBuffer) return { unseen: 'io_uring with a provided buffer (IOSQE_BUFFER_SELECT): the kernel picks it at issue' };
     if (match.fixedFile) return { unseen: "io_uring with a registered file (IOSQE_FIXED_FILE) whose table the ring's fdinfo does not show" };
@@ -158,6 +173,19 @@ export class SubmittedIo {
     if (aioRings.length) return { unseen: 'libaio: io_submit returned before the request arrived and no iocb in its memory names it' };
     const where = sc === 'running' ? 'running' : sc ? `syscall ${sc.nr}` : 'no syscall';
     return { unseen: `buffer not visible (caller in ${where}, no io_submit or io_uring submission queue in sight)` };
+  }
+
+  private readAreas(pid: number): SubmissionAreas {
+    const maps = this.mem.mapsText(pid) ?? '';
+    const areas = { maps, ...submissionAreas(maps) };
+    if (this.areas.size >= PROCESSES_KEPT) this.areas.clear();
+    this.areas.set(pid, areas);
+    return areas;
+  }
+
+  private fromAreas(match: Matcher, areas: SubmissionAreas): void {
+    for (const area of areas.sqes) this.fromSqes(match, area);
+    if (areas.aioRings.length) this.fromKnownIocbs(match, areas.aioRings);
   }
 
   private remember(pid: number, addrs: number[]): void {
